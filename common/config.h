@@ -1,0 +1,61 @@
+// Configuration: a YAML file of `key: value` pairs (nested maps flatten to
+// dotted keys) plus `-D key=value` overrides. Every key Sluice knows is listed,
+// with its default and meaning, in config_keys.cc (and docs/configuration.md);
+// an unknown key is an error, so a typo never goes unnoticed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sluice {
+
+struct ConfigKey {
+  const char* name;
+  const char* default_value;
+  const char* description;
+};
+
+// Every key Sluice knows, in one table.
+const std::vector<ConfigKey>& AllConfigKeys();
+const ConfigKey* FindConfigKey(std::string_view name);
+
+class Config {
+ public:
+  Config() = default;
+
+  // Loads `yaml_path` (if not empty), then applies "key=value" overrides.
+  // Errors name the file, line and key.
+  static Result<Config> Load(const std::string& yaml_path,
+                             const std::vector<std::string>& overrides);
+
+  // Sets a known key; INVALID_ARGUMENT for an unknown one.
+  Status Set(const std::string& key, const std::string& value);
+  // Parses "key=value" and sets it.
+  Status SetOverride(const std::string& assignment);
+
+  // The configured value or the key's default. Unknown keys are a
+  // programming error and return "".
+  std::string GetString(std::string_view key) const;
+  Result<int64_t> GetInt(std::string_view key) const;
+  Result<bool> GetBool(std::string_view key) const;
+  // "500ms", "5s", "5 s", "2min", "1h"; a bare number means milliseconds.
+  Result<int64_t> GetDurationMs(std::string_view key) const;
+  // "64mb", "32 KiB", "1g"; a bare number means bytes.
+  Result<int64_t> GetBytes(std::string_view key) const;
+
+  const std::map<std::string, std::string>& explicit_values() const { return values_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+Result<int64_t> ParseDurationMs(std::string_view text);
+Result<int64_t> ParseBytes(std::string_view text);
+Result<int64_t> ParseInt(std::string_view text);
+
+}  // namespace sluice

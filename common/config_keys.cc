@@ -1,0 +1,44 @@
+// The one table of configuration keys. docs/configuration.md mirrors it; a
+// test checks that every key here is documented there.
+#include "common/config.h"
+
+namespace sluice {
+
+const std::vector<ConfigKey>& AllConfigKeys() {
+  static const std::vector<ConfigKey> kKeys = {
+      // Coordinator
+      {"rpc.address", "127.0.0.1:6123",
+       "Coordinator: address of the gRPC server (JobService, ClusterService). Port 0 picks a free port."},
+      {"heartbeat.interval", "1s", "How often a worker sends a heartbeat."},
+      {"heartbeat.timeout", "5s",
+       "A worker silent for this long is declared lost and the jobs using it fail."},
+      {"slot.request-timeout", "30s",
+       "How long a submitted job waits for enough free slots before it fails."},
+      {"jobs.max-parallelism", "128",
+       "Default number of key groups of a job, and the upper bound of any vertex's parallelism."},
+      {"jobs.retained", "1000", "How many finished jobs the coordinator remembers for list and status."},
+      {"cancel.timeout", "10s",
+       "How long a cancelling or failing job waits for its tasks to confirm before it gives up on them."},
+      // Worker
+      {"coordinator.address", "127.0.0.1:6123", "Worker: the coordinator to register with."},
+      {"worker.slots", "2", "Worker: number of task slots offered."},
+      {"worker.rpc-address", "127.0.0.1:6124",
+       "Worker: address of its TaskService gRPC server. Port 0 picks a free port."},
+      {"worker.data-address", "127.0.0.1:6125",
+       "Worker: address of its data-plane listener. Port 0 picks a free port."},
+      {"registration.retry-interval", "500ms",
+       "Worker: pause between attempts to register with an unreachable coordinator."},
+      // Both daemons
+      {"log.level", "info", "trace, debug, info, warn, error or off."},
+  };
+  return kKeys;
+}
+
+const ConfigKey* FindConfigKey(std::string_view name) {
+  for (const auto& key : AllConfigKeys()) {
+    if (name == key.name) return &key;
+  }
+  return nullptr;
+}
+
+}  // namespace sluice
