@@ -1,0 +1,225 @@
+#include "common/catalog/operator_catalog.h"
+
+#include "common/config.h"
+#include "common/expr/expression.h"
+
+namespace sluice {
+
+const char* OperatorRoleName(OperatorRole role) {
+  switch (role) {
+    case OperatorRole::kSource: return "source";
+    case OperatorRole::kTransform: return "transform";
+    case OperatorRole::kSink: return "sink";
+  }
+  return "?";
+}
+
+Status OperatorOptions::Error(const std::string& name, const std::string& problem) const {
+  return Status::InvalidArgument("operator '" + operator_id_ + "': option '" + name + "' " + problem);
+}
+
+Result<std::string> OperatorOptions::GetString(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return Error(name, "is required");
+  if (it->second.size() != 1) return Error(name, "must be a single value, not a list");
+  return it->second[0];
+}
+
+std::string OperatorOptions::GetStringOr(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end() || it->second.empty()) return fallback;
+  return it->second[0];
+}
+
+Result<int64_t> OperatorOptions::GetInt(const std::string& name, int64_t fallback) const {
+  if (!Has(name)) return fallback;
+  SLUICE_ASSIGN_OR_RETURN(std::string text, GetString(name));
+  auto v = ParseInt(text);
+  if (!v.ok()) return Error(name, "must be an integer, got '" + text + "'");
+  return *v;
+}
+
+Result<double> OperatorOptions::GetDouble(const std::string& name, double fallback) const {
+  if (!Has(name)) return fallback;
+  SLUICE_ASSIGN_OR_RETURN(std::string text, GetString(name));
+  try {
+    size_t used = 0;
+    double v = std::stod(text, &used);
+    if (used == text.size()) return v;
+  } catch (...) {
+  }
+  return Error(name, "must be a number, got '" + text + "'");
+}
+
+Result<int64_t> OperatorOptions::GetDurationMs(const std::string& name, int64_t fallback) const {
+  if (!Has(name)) return fallback;
+  SLUICE_ASSIGN_OR_RETURN(std::string text, GetString(name));
+  auto v = ParseDurationMs(text);
+  if (!v.ok()) return Error(name, v.status().message());
+  return *v;
+}
+
+std::vector<std::string> OperatorOptions::GetList(const std::string& name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
+}
+
+void OperatorCatalog::Add(OperatorSignature signature) {
+  std::string type = signature.type;
+  signatures_[type] = std::move(signature);
+}
+
+const OperatorSignature* OperatorCatalog::Find(const std::string& type) const {
+  auto it = signatures_.find(type);
+  return it == signatures_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> OperatorCatalog::Types() const {
+  std::vector<std::string> types;
+  for (const auto& [type, _] : signatures_) types.push_back(type);
+  return types;
+}
+
+Result<Schema> OperatorCatalog::Resolve(const std::string& type, const std::vector<Schema>& inputs,
+                                        const OperatorOptions& options) const {
+  std::string where = "operator '" + options.operator_id() + "'";
+  const OperatorSignature* sig = Find(type);
+  if (sig == nullptr) {
+    std::string known;
+    for (const auto& t : Types()) known += (known.empty() ? "" : ", ") + t;
+    return Status::InvalidArgument(where + ": unknown operator type '" + type + "' (known: " + known + ")");
+  }
+  where += " (" + type + ")";
+  for (const auto& [name, _] : options.values()) {
+    bool known = false;
+    for (const auto& spec : sig->options) known = known || spec.name == name;
+    if (!known) {
+      std::string names;
+      for (const auto& spec : sig->options) names += (names.empty() ? "" : ", ") + spec.name;
+      return Status::InvalidArgument(where + ": unknown option '" + name + "' (known: " + names + ")");
+    }
+  }
+  for (const auto& spec : sig->options) {
+    if (spec.required && !options.Has(spec.name)) {
+      return Status::InvalidArgument(where + ": option '" + spec.name + "' is required");
+    }
+  }
+  if (sig->role == OperatorRole::kSource && !inputs.empty()) {
+    return Status::InvalidArgument(where + ": a source takes no input");
+  }
+  if (sig->role != OperatorRole::kSource && inputs.size() != 1) {
+    return Status::InvalidArgument(where + ": needs exactly one input, has " +
+                                   std::to_string(inputs.size()));
+  }
+  auto schema = sig->infer_output(inputs, options);
+  if (!schema.ok()) {
+    const std::string& msg = schema.status().message();
+    // Option errors already name the operator; expression errors do not.
+    if (msg.rfind("operator '", 0) == 0) return schema.status();
+    return schema.status().WithPrefix(where);
+  }
+  return schema;
+}
+
+Schema DatagenSchema() {
+  return Schema({{"id", FieldType::kInt64, false, 0},
+                 {"key", FieldType::kInt64, false, 0},
+                 {"value", FieldType::kInt64, false, 0},
+                 {"name", FieldType::kString, false, 0},
+                 {"ts", FieldType::kTimestamp, false, 0}});
+}
+
+namespace {
+
+OperatorSignature DatagenSignature() {
+  OperatorSignature sig;
+  sig.type = "datagen";
+  sig.role = OperatorRole::kSource;
+  sig.description = "Deterministic generator of (id, key, value, name, ts) rows.";
+  sig.options = {
+      {"events", false, "Total rows over all subtasks; omitted = unbounded."},
+      {"keys", false, "Number of distinct keys (default 1000)."},
+      {"rate", false, "Rows per second over all subtasks; 0 = full speed (default)."},
+      {"base-time", false, "Event time of row 0 in ms since the epoch (default 1436918400000)."},
+  };
+  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
+    SLUICE_ASSIGN_OR_RETURN(int64_t events, o.GetInt("events", -1));
+    SLUICE_ASSIGN_OR_RETURN(int64_t keys, o.GetInt("keys", 1000));
+    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rate", 0));
+    SLUICE_ASSIGN_OR_RETURN(int64_t base, o.GetInt("base-time", 0));
+    (void)base;
+    if (o.Has("events") && events < 0) {
+      return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'events' must be >= 0");
+    }
+    if (keys < 1) return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'keys' must be >= 1");
+    if (rate < 0) return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'rate' must be >= 0");
+    return DatagenSchema();
+  };
+  return sig;
+}
+
+OperatorSignature CalcSignature() {
+  OperatorSignature sig;
+  sig.type = "calc";
+  sig.role = OperatorRole::kTransform;
+  sig.description = "Projection and filter over typed expressions.";
+  sig.options = {
+      {"select", false, "List of 'expression AS name' (default: every input field)."},
+      {"where", false, "A BOOL expression; rows where it is not TRUE are dropped."},
+  };
+  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    const Schema& input = in[0];
+    if (o.Has("where")) {
+      SLUICE_ASSIGN_OR_RETURN(std::string where, o.GetString("where"));
+      auto expr = CompileExpression(where, input);
+      if (!expr.ok()) return expr.status().WithPrefix("where '" + where + "'");
+      if ((*expr)->type() != FieldType::kBool) {
+        return Status::InvalidArgument("where '" + where + "' is " +
+                                       std::string(FieldTypeName((*expr)->type())) + ", not BOOL");
+      }
+    }
+    if (!o.Has("select")) return input;
+    Schema output;
+    for (const auto& text : o.GetList("select")) {
+      auto item = ParseSelectItem(text);
+      if (!item.ok()) return item.status().WithPrefix("select '" + text + "'");
+      auto expr = CompileExpression(item->expression, input);
+      if (!expr.ok()) return expr.status().WithPrefix("select '" + text + "'");
+      if (output.IndexOf(item->name)) {
+        return Status::InvalidArgument("select: duplicate output name '" + item->name + "'");
+      }
+      output.Add({item->name, (*expr)->type(), (*expr)->nullable(), (*expr)->scale()});
+    }
+    if (output.empty()) return Status::InvalidArgument("select must name at least one field");
+    return output;
+  };
+  return sig;
+}
+
+OperatorSignature SinkSignature(std::string type, std::string description,
+                                std::vector<OptionSpec> options) {
+  OperatorSignature sig;
+  sig.type = std::move(type);
+  sig.role = OperatorRole::kSink;
+  sig.description = std::move(description);
+  sig.options = std::move(options);
+  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions&) -> Result<Schema> {
+    return Schema();
+  };
+  return sig;
+}
+
+}  // namespace
+
+OperatorCatalog OperatorCatalog::Builtin() {
+  OperatorCatalog catalog;
+  catalog.Add(DatagenSignature());
+  catalog.Add(CalcSignature());
+  catalog.Add(SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
+                            {{"path", true, "Output directory, created if missing."}}));
+  catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));
+  catalog.Add(SinkSignature("blackhole", "Discards every row (for benchmarks).", {}));
+  return catalog;
+}
+
+}  // namespace sluice

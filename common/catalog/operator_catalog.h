@@ -1,0 +1,91 @@
+// The operator catalog: which operator types exist, which options each takes,
+// and what schema each produces. The client uses it to build job graphs, the
+// coordinator to validate them, and the worker's runtime registry must offer
+// an implementation for every type listed here.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/records/schema.h"
+#include "common/status.h"
+
+namespace sluice {
+
+enum class OperatorRole { kSource, kTransform, kSink };
+const char* OperatorRoleName(OperatorRole role);
+
+// Option values of one operator as written in the job file: a scalar is a
+// list of one.
+class OperatorOptions {
+ public:
+  using Map = std::map<std::string, std::vector<std::string>>;
+
+  OperatorOptions() = default;
+  OperatorOptions(std::string operator_id, Map values)
+      : operator_id_(std::move(operator_id)), values_(std::move(values)) {}
+
+  const std::string& operator_id() const { return operator_id_; }
+  const Map& values() const { return values_; }
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+
+  // Errors name the operator and the option.
+  Result<std::string> GetString(const std::string& name) const;
+  std::string GetStringOr(const std::string& name, const std::string& fallback) const;
+  Result<int64_t> GetInt(const std::string& name, int64_t fallback) const;
+  Result<double> GetDouble(const std::string& name, double fallback) const;
+  Result<int64_t> GetDurationMs(const std::string& name, int64_t fallback) const;
+  std::vector<std::string> GetList(const std::string& name) const;
+
+ private:
+  Status Error(const std::string& name, const std::string& problem) const;
+
+  std::string operator_id_;
+  Map values_;
+};
+
+struct OptionSpec {
+  std::string name;
+  bool required = false;
+  std::string description;
+};
+
+struct OperatorSignature {
+  std::string type;
+  OperatorRole role = OperatorRole::kTransform;
+  std::string description;
+  std::vector<OptionSpec> options;
+  // Output schema from input schemas (none for sources) and options; sinks
+  // return an empty schema.
+  std::function<Result<Schema>(const std::vector<Schema>&, const OperatorOptions&)> infer_output;
+};
+
+class OperatorCatalog {
+ public:
+  // The operators built into Sluice.
+  static OperatorCatalog Builtin();
+
+  void Add(OperatorSignature signature);
+  const OperatorSignature* Find(const std::string& type) const;
+  std::vector<std::string> Types() const;
+
+  // Checks the type and the options (unknown ones, missing required ones) and
+  // returns the output schema. Errors are INVALID_ARGUMENT and name the
+  // operator, e.g. "operator 'filter' (calc): unknown option 'wher' (known:
+  // select, where)".
+  Result<Schema> Resolve(const std::string& type, const std::vector<Schema>& inputs,
+                         const OperatorOptions& options) const;
+
+ private:
+  std::map<std::string, OperatorSignature> signatures_;
+};
+
+// The schema of the `datagen` source, and its documented, deterministic
+// formulas (docs/job-files.md): for event id n,
+//   key = n % keys, value = (n * 7919) % 1000, name = "name-<key>",
+//   ts = base-time + n (milliseconds).
+Schema DatagenSchema();
+
+}  // namespace sluice
