@@ -1,0 +1,493 @@
+#include "coordinator/coordinator.h"
+
+#include <algorithm>
+
+#include "common/catalog/graph_schema.h"
+#include "coordinator/job_graph_validator.h"
+#include "coordinator/job_state.h"
+#include "coordinator/slot_assignment.h"
+
+namespace sluice {
+
+Coordinator::Coordinator(CoordinatorOptions options, std::unique_ptr<TaskGateway> gateway,
+                         const Clock* clock, Logger logger)
+    : options_(options), gateway_(std::move(gateway)), clock_(clock), log_(std::move(logger)) {}
+
+Coordinator::~Coordinator() { Stop(); }
+
+void Coordinator::Start() {
+  monitor_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    int64_t period = std::max<int64_t>(10, std::min<int64_t>(options_.heartbeat_timeout_ms / 10, 200));
+    while (!stopping_) {
+      changed_.wait_for(lock, std::chrono::milliseconds(period));
+      if (stopping_) break;
+      lock.unlock();
+      CheckHeartbeats();
+      lock.lock();
+    }
+  });
+}
+
+void Coordinator::Stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !monitor_.joinable()) {
+      // Already stopped; drivers may still need joining below.
+    }
+    stopping_ = true;
+    for (auto& [id, job] : jobs_) {
+      if (job->driver.joinable()) threads.push_back(std::move(job->driver));
+    }
+    for (auto& t : finished_drivers_) threads.push_back(std::move(t));
+    finished_drivers_.clear();
+  }
+  changed_.notify_all();
+  if (monitor_.joinable()) monitor_.join();
+  for (auto& t : threads) t.join();
+}
+
+// ---------------------------------------------------------------- jobs ----
+
+Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph) {
+  OperatorCatalog catalog = OperatorCatalog::Builtin();
+  SLUICE_RETURN_IF_ERROR(ValidateJobGraph(catalog, options_.max_parallelism, &graph));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return Status::Unavailable("the coordinator is shutting down");
+  auto job = std::make_unique<Job>();
+  job->id = ids_.NextHex(16);
+  job->graph = std::move(graph);
+  job->submit_time_ms = clock_->NowMillis();
+  for (const auto& v : job->graph.vertices()) {
+    job->slots_needed = std::max(job->slots_needed, v.parallelism());
+    job->subtasks.emplace_back(v.parallelism());
+  }
+  Job* raw = job.get();
+  std::string id = job->id;
+  log_->info("job {} '{}' submitted: {} vertices, needs {} slots", id, job->graph.name(),
+             job->graph.vertices_size(), job->slots_needed);
+  jobs_[id] = std::move(job);
+  job_order_.push_back(id);
+  raw->driver = std::thread([this, raw] { DriveJob(raw); });
+  PruneFinishedJobs();
+  return id;
+}
+
+void Coordinator::PruneFinishedJobs() {
+  while (job_order_.size() > options_.jobs_retained) {
+    auto it = std::find_if(job_order_.begin(), job_order_.end(),
+                           [&](const std::string& id) { return IsTerminal(jobs_[id]->state); });
+    if (it == job_order_.end()) return;
+    auto& job = jobs_[*it];
+    if (job->driver.joinable()) finished_drivers_.push_back(std::move(job->driver));
+    jobs_.erase(*it);
+    job_order_.erase(it);
+  }
+}
+
+void Coordinator::Transition(Job* job, proto::JobState to) {
+  Status allowed = CheckTransition(job->state, to);
+  if (!allowed.ok()) {
+    log_->error("job {}: {}", job->id, allowed.message());
+    return;
+  }
+  log_->info("job {} {} -> {}{}", job->id, JobStateName(job->state), JobStateName(to),
+             job->failure.empty() || to != proto::FAILED ? "" : ": " + job->failure);
+  job->state = to;
+  if (to == proto::RUNNING) job->start_time_ms = clock_->NowMillis();
+  if (IsTerminal(to)) job->end_time_ms = clock_->NowMillis();
+  changed_.notify_all();
+}
+
+void Coordinator::FailJob(Job* job, const std::string& reason) {
+  if (job->failure.empty()) job->failure = reason;
+  changed_.notify_all();
+}
+
+bool Coordinator::AllSubtasks(const Job& job, bool (*pred)(proto::TaskState)) const {
+  for (const auto& vertex : job.subtasks) {
+    for (const auto& s : vertex) {
+      if (!pred(s.state)) return false;
+    }
+  }
+  return true;
+}
+
+void Coordinator::DriveJob(Job* job) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!AcquireSlots(job, lock)) {
+    ReleaseSlots(job);
+    return;
+  }
+  Status deployed = DeployAll(job, lock);
+  if (!deployed.ok()) FailJob(job, deployed.message());
+  if (job->failure.empty() && !job->cancel_requested && !stopping_) Transition(job, proto::RUNNING);
+
+  while (true) {
+    if (!job->failure.empty()) {
+      Transition(job, proto::FAILING);
+      CancelTasksAndWait(job, lock);
+      Transition(job, proto::FAILED);
+      break;
+    }
+    if (job->cancel_requested || stopping_) {
+      Transition(job, proto::CANCELLING);
+      CancelTasksAndWait(job, lock);
+      Transition(job, proto::CANCELED);
+      break;
+    }
+    if (AllSubtasks(*job, [](proto::TaskState s) { return s == proto::TASK_FINISHED; })) {
+      Transition(job, proto::FINISHED);
+      break;
+    }
+    changed_.wait(lock);
+  }
+  ReleaseSlots(job);
+}
+
+bool Coordinator::AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock) {
+  int64_t deadline = clock_->MonotonicMillis() + options_.slot_request_timeout_ms;
+  while (true) {
+    if (job->cancel_requested || stopping_) {
+      Transition(job, proto::CANCELED);
+      return false;
+    }
+    std::vector<WorkerFreeSlots> free;
+    for (const auto& [id, w] : workers_) {
+      free.push_back({id, w.info.slots_free(), w.info.slots_total()});
+    }
+    auto slots = AssignSlots(free, job->slots_needed);
+    if (slots.ok()) {
+      job->slot_workers = *slots;
+      for (const auto& worker_id : job->slot_workers) {
+        Worker& w = workers_[worker_id];
+        w.info.set_slots_free(w.info.slots_free() - 1);
+        ++w.slots_by_job[job->id];
+      }
+      return true;
+    }
+    int64_t now = clock_->MonotonicMillis();
+    if (now >= deadline) {
+      job->failure = "could not get enough slots within slot.request-timeout (" +
+                     std::to_string(options_.slot_request_timeout_ms) + " ms): " +
+                     slots.status().message();
+      Transition(job, proto::FAILED);
+      return false;
+    }
+    changed_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(deadline - now, 100)));
+  }
+}
+
+Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
+  struct Deployment {
+    std::string address, worker_id;
+    proto::DeployTaskRequest request;
+  };
+  std::vector<Deployment> deployments;
+  ++job->attempt;
+  for (int v = 0; v < job->graph.vertices_size(); ++v) {
+    const auto& vertex = job->graph.vertices(v);
+    for (int i = 0; i < vertex.parallelism(); ++i) {
+      Subtask& s = job->subtasks[v][i];
+      s.worker_id = job->slot_workers[i];  // slot sharing: subtask i of every vertex in slot i
+      s.state = proto::DEPLOYING;
+      Deployment d;
+      d.worker_id = s.worker_id;
+      d.address = workers_[s.worker_id].info.rpc_address();
+      auto* task = d.request.mutable_task();
+      task->set_job_id(job->id);
+      task->set_vertex_id(vertex.id());
+      task->set_subtask(i);
+      task->set_attempt(job->attempt);
+      *d.request.mutable_vertex() = vertex;
+      d.request.set_max_parallelism(job->graph.max_parallelism());
+      *d.request.mutable_job_config() = job->graph.config();
+      d.request.set_job_name(job->graph.name());
+      deployments.push_back(std::move(d));
+    }
+  }
+  lock.unlock();
+  Status result;
+  size_t deployed = 0;
+  for (; deployed < deployments.size(); ++deployed) {
+    const Deployment& d = deployments[deployed];
+    Status s = gateway_->DeployTask(d.address, d.request);
+    if (!s.ok()) {
+      result = Status(s.code(), "deploying subtask " + std::to_string(d.request.task().subtask()) +
+                                    " of vertex '" + d.request.task().vertex_id() + "' on worker " +
+                                    d.worker_id + " failed: " + s.message());
+      break;
+    }
+  }
+  lock.lock();
+  // The failed deployment and those never attempted have no task to cancel.
+  for (size_t i = deployed; i < deployments.size(); ++i) {
+    const proto::TaskId& t = deployments[i].request.task();
+    for (int v = 0; v < job->graph.vertices_size(); ++v) {
+      if (job->graph.vertices(v).id() != t.vertex_id()) continue;
+      Subtask& s = job->subtasks[v][t.subtask()];
+      if (i == deployed) {
+        s.state = proto::TASK_FAILED;
+        s.failure = result.message();
+      } else if (!IsTerminalTask(s.state)) {
+        s.state = proto::TASK_CANCELED;
+      }
+    }
+  }
+  return result;
+}
+
+void Coordinator::CancelTasksAndWait(Job* job, std::unique_lock<std::mutex>& lock) {
+  std::map<std::string, std::string> targets;  // worker id -> address
+  for (auto& vertex : job->subtasks) {
+    for (auto& s : vertex) {
+      if (s.state == proto::SCHEDULED) s.state = proto::TASK_CANCELED;
+      if (IsTerminalTask(s.state)) continue;
+      auto w = workers_.find(s.worker_id);
+      if (w == workers_.end()) {
+        s.state = proto::TASK_FAILED;  // its worker is gone, and the task with it
+        continue;
+      }
+      targets[s.worker_id] = w->second.info.rpc_address();
+    }
+  }
+  lock.unlock();
+  for (const auto& [worker_id, address] : targets) {
+    Status s = gateway_->CancelJobTasks(address, job->id);
+    if (!s.ok()) log_->warn("job {}: cancelling tasks on worker {}: {}", job->id, worker_id, s.message());
+  }
+  lock.lock();
+  int64_t deadline = clock_->MonotonicMillis() + options_.cancel_timeout_ms;
+  while (!AllSubtasks(*job, IsTerminalTask)) {
+    int64_t now = clock_->MonotonicMillis();
+    if (now >= deadline) {
+      log_->warn("job {}: tasks did not confirm cancellation within {} ms", job->id,
+                 options_.cancel_timeout_ms);
+      for (auto& vertex : job->subtasks) {
+        for (auto& s : vertex) {
+          if (!IsTerminalTask(s.state)) s.state = proto::TASK_CANCELED;
+        }
+      }
+      break;
+    }
+    changed_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(deadline - now, 100)));
+  }
+}
+
+void Coordinator::ReleaseSlots(Job* job) {
+  for (auto& [id, w] : workers_) {
+    auto it = w.slots_by_job.find(job->id);
+    if (it == w.slots_by_job.end()) continue;
+    w.info.set_slots_free(w.info.slots_free() + it->second);
+    w.slots_by_job.erase(it);
+  }
+  job->slot_workers.clear();
+  changed_.notify_all();
+}
+
+std::vector<proto::JobStatus> Coordinator::ListJobs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<proto::JobStatus> out;
+  for (const auto& id : job_order_) out.push_back(StatusOf(*jobs_.at(id), false));
+  return out;
+}
+
+Result<proto::JobStatus> Coordinator::GetJob(const std::string& job_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return Status::NotFound("no job with id '" + job_id + "'");
+  return StatusOf(*it->second, true);
+}
+
+Result<proto::JobState> Coordinator::CancelJob(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return Status::NotFound("no job with id '" + job_id + "'");
+  Job* job = it->second.get();
+  if (IsTerminal(job->state)) {
+    return Status::FailedPrecondition("job " + job_id + " is already " + JobStateName(job->state));
+  }
+  job->cancel_requested = true;
+  log_->info("job {}: cancel requested", job_id);
+  changed_.notify_all();
+  return job->state;
+}
+
+proto::JobStatus Coordinator::StatusOf(const Job& job, bool with_vertices) const {
+  proto::JobStatus st;
+  st.set_job_id(job.id);
+  st.set_name(job.graph.name());
+  st.set_state(job.state);
+  st.set_submit_time_ms(job.submit_time_ms);
+  st.set_start_time_ms(job.start_time_ms);
+  st.set_end_time_ms(job.end_time_ms);
+  st.set_failure(job.failure);
+  if (!with_vertices) return st;
+  for (int v = 0; v < job.graph.vertices_size(); ++v) {
+    const auto& vertex = job.graph.vertices(v);
+    auto* vs = st.add_vertices();
+    vs->set_id(vertex.id());
+    std::string ops;
+    for (const auto& op : vertex.operators()) ops += (ops.empty() ? "" : " -> ") + op.id();
+    vs->set_operators(ops);
+    vs->set_parallelism(vertex.parallelism());
+    for (int i = 0; i < vertex.parallelism(); ++i) {
+      const Subtask& s = job.subtasks[v][i];
+      auto* ss = vs->add_subtasks();
+      ss->set_index(i);
+      ss->set_worker_id(s.worker_id);
+      auto w = workers_.find(s.worker_id);
+      if (w != workers_.end()) ss->set_worker_address(w->second.info.rpc_address());
+      ss->set_state(s.state);
+      *ss->mutable_metrics() = s.metrics;
+      ss->set_failure(s.failure);
+    }
+  }
+  return st;
+}
+
+// ------------------------------------------------------------- workers ----
+
+std::vector<proto::WorkerInfo> Coordinator::ListWorkers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<proto::WorkerInfo> out;
+  for (const auto& [id, w] : workers_) out.push_back(w.info);
+  return out;
+}
+
+Result<proto::RegisterWorkerResponse> Coordinator::RegisterWorker(
+    const proto::RegisterWorkerRequest& request) {
+  if (request.slots() < 1) return Status::InvalidArgument("a worker must offer at least one slot");
+  if (request.rpc_address().empty()) return Status::InvalidArgument("a worker must give its rpc address");
+  std::string stale;
+  std::string id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // A worker that registers again from the same address was restarted:
+    // the old registration is dead even if its heartbeats have not timed out.
+    for (const auto& [wid, w] : workers_) {
+      if (w.info.rpc_address() == request.rpc_address()) stale = wid;
+    }
+    id = "worker-" + std::to_string(next_worker_number_++) + "-" + ids_.NextHex(4);
+  }
+  if (!stale.empty()) MarkWorkerLost(stale, "it registered again from " + request.rpc_address());
+  std::lock_guard<std::mutex> lock(mu_);
+  Worker w;
+  w.info.set_worker_id(id);
+  w.info.set_rpc_address(request.rpc_address());
+  w.info.set_data_address(request.data_address());
+  w.info.set_slots_total(request.slots());
+  w.info.set_slots_free(request.slots());
+  w.info.set_registered_ms(clock_->NowMillis());
+  w.info.set_last_heartbeat_ms(clock_->NowMillis());
+  w.last_heartbeat_mono = clock_->MonotonicMillis();
+  workers_[id] = std::move(w);
+  log_->info("worker {} registered: rpc {}, data {}, {} slots (host {}, pid {})", id,
+             request.rpc_address(), request.data_address(), request.slots(), request.hostname(),
+             request.pid());
+  changed_.notify_all();
+  proto::RegisterWorkerResponse response;
+  response.set_worker_id(id);
+  response.set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  return response;
+}
+
+bool Coordinator::OnHeartbeat(const proto::Heartbeat& heartbeat) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = workers_.find(heartbeat.worker_id());
+  if (it == workers_.end()) return false;
+  it->second.last_heartbeat_mono = clock_->MonotonicMillis();
+  it->second.info.set_last_heartbeat_ms(clock_->NowMillis());
+  it->second.info.set_running_tasks(heartbeat.running_tasks());
+  for (const auto& report : heartbeat.tasks()) {
+    auto job = jobs_.find(report.task().job_id());
+    if (job == jobs_.end() || job->second->attempt != report.task().attempt()) continue;
+    for (int v = 0; v < job->second->graph.vertices_size(); ++v) {
+      if (job->second->graph.vertices(v).id() != report.task().vertex_id()) continue;
+      auto& subtasks = job->second->subtasks[v];
+      int i = report.task().subtask();
+      if (i >= 0 && i < static_cast<int>(subtasks.size())) subtasks[i].metrics = report.metrics();
+    }
+  }
+  return true;
+}
+
+void Coordinator::OnHeartbeatStreamClosed(const std::string& worker_id) {
+  MarkWorkerLost(worker_id, "its connection to the coordinator closed");
+}
+
+void Coordinator::CheckHeartbeats() {
+  std::vector<std::pair<std::string, int64_t>> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->MonotonicMillis();
+    for (const auto& [id, w] : workers_) {
+      if (now - w.last_heartbeat_mono > options_.heartbeat_timeout_ms) {
+        expired.emplace_back(id, now - w.last_heartbeat_mono);
+      }
+    }
+  }
+  for (const auto& [id, silent_ms] : expired) {
+    MarkWorkerLost(id, "no heartbeat for " + std::to_string(silent_ms) + " ms (heartbeat.timeout " +
+                           std::to_string(options_.heartbeat_timeout_ms) + " ms)");
+  }
+}
+
+void Coordinator::MarkWorkerLost(const std::string& worker_id, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return;
+  std::string who = "worker " + worker_id + " (" + it->second.info.rpc_address() + ")";
+  log_->warn("{} lost: {}", who, reason);
+  for (auto& [job_id, job] : jobs_) {
+    if (IsTerminal(job->state)) continue;
+    bool affected = false;
+    for (auto& vertex : job->subtasks) {
+      for (auto& s : vertex) {
+        if (s.worker_id != worker_id || IsTerminalTask(s.state) || s.state == proto::SCHEDULED) continue;
+        s.state = proto::TASK_FAILED;
+        s.failure = who + " lost";
+        affected = true;
+      }
+    }
+    if (affected) FailJob(job.get(), who + " was lost: " + reason);
+  }
+  workers_.erase(it);
+  changed_.notify_all();
+}
+
+Status Coordinator::UpdateTaskState(const proto::TaskStateUpdate& update) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto job_it = jobs_.find(update.task().job_id());
+  if (job_it == jobs_.end()) return Status::NotFound("no job with id '" + update.task().job_id() + "'");
+  Job* job = job_it->second.get();
+  if (update.task().attempt() != job->attempt) return Status::Ok();  // a stale attempt's news
+  for (int v = 0; v < job->graph.vertices_size(); ++v) {
+    if (job->graph.vertices(v).id() != update.task().vertex_id()) continue;
+    int i = update.task().subtask();
+    if (i < 0 || i >= static_cast<int>(job->subtasks[v].size())) break;
+    Subtask& s = job->subtasks[v][i];
+    if (s.worker_id != update.worker_id()) {
+      return Status::FailedPrecondition("subtask " + std::to_string(i) + " of vertex '" +
+                                        update.task().vertex_id() + "' is not on worker " + update.worker_id());
+    }
+    if (IsTerminalTask(s.state)) return Status::Ok();
+    s.state = update.state();
+    s.metrics = update.metrics();
+    if (!update.failure().empty()) s.failure = update.failure();
+    log_->debug("job {} vertex {} subtask {} on {}: {}", job->id, update.task().vertex_id(), i,
+                update.worker_id(), TaskStateName(update.state()));
+    if (update.state() == proto::TASK_FAILED && !job->cancel_requested) {
+      FailJob(job, "subtask " + std::to_string(i) + " of vertex '" + update.task().vertex_id() +
+                       "' on worker " + update.worker_id() + " failed: " + update.failure());
+    }
+    changed_.notify_all();
+    return Status::Ok();
+  }
+  return Status::NotFound("job " + job->id + " has no subtask " + std::to_string(update.task().subtask()) +
+                          " of vertex '" + update.task().vertex_id() + "'");
+}
+
+}  // namespace sluice

@@ -1,0 +1,122 @@
+// The coordinator's core: worker registry, job state machines, scheduling.
+// gRPC services (rpc_services.cc) are thin adapters over this class; tests
+// drive it directly with a fake TaskGateway and a controllable clock.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/catalog/operator_catalog.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/logging.h"
+#include "coordinator/task_gateway.h"
+#include "proto/cluster_service.pb.h"
+#include "proto/job_service.pb.h"
+
+namespace sluice {
+
+struct CoordinatorOptions {
+  int64_t heartbeat_interval_ms = 1000;
+  int64_t heartbeat_timeout_ms = 5000;
+  int64_t slot_request_timeout_ms = 30000;
+  int64_t cancel_timeout_ms = 10000;
+  int max_parallelism = 128;
+  size_t jobs_retained = 1000;
+};
+
+class Coordinator {
+ public:
+  Coordinator(CoordinatorOptions options, std::unique_ptr<TaskGateway> gateway,
+              const Clock* clock, Logger logger);
+  ~Coordinator();  // stops every job driver and the heartbeat monitor
+
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // Starts the heartbeat monitor.
+  void Start();
+  void Stop();
+
+  // --- JobService ---
+  Result<std::string> SubmitJob(proto::JobGraph graph);
+  std::vector<proto::JobStatus> ListJobs() const;
+  Result<proto::JobStatus> GetJob(const std::string& job_id) const;
+  Result<proto::JobState> CancelJob(const std::string& job_id);
+  std::vector<proto::WorkerInfo> ListWorkers() const;
+
+  // --- ClusterService ---
+  Result<proto::RegisterWorkerResponse> RegisterWorker(const proto::RegisterWorkerRequest& request);
+  // False if the worker is not (or no longer) registered: it must register again.
+  bool OnHeartbeat(const proto::Heartbeat& heartbeat);
+  // The worker's heartbeat stream broke.
+  void OnHeartbeatStreamClosed(const std::string& worker_id);
+  Status UpdateTaskState(const proto::TaskStateUpdate& update);
+
+  // Checks heartbeat deadlines once (the monitor thread calls it periodically;
+  // tests call it after moving the clock).
+  void CheckHeartbeats();
+
+ private:
+  struct Worker {
+    proto::WorkerInfo info;
+    int64_t last_heartbeat_mono = 0;
+    std::map<std::string, int> slots_by_job;  // job id -> slots held
+  };
+  struct Subtask {
+    std::string worker_id;
+    proto::TaskState state = proto::SCHEDULED;
+    proto::TaskMetrics metrics;
+    std::string failure;
+  };
+  struct Job {
+    std::string id;
+    proto::JobGraph graph;
+    proto::JobState state = proto::CREATED;
+    int64_t submit_time_ms = 0, start_time_ms = 0, end_time_ms = 0;
+    std::string failure;           // the reason of FAILED, or the cause while FAILING
+    bool cancel_requested = false;
+    int64_t attempt = 0;
+    int slots_needed = 0;
+    std::vector<std::string> slot_workers;  // slot i -> worker id
+    std::vector<std::vector<Subtask>> subtasks;  // [vertex][subtask]
+    std::thread driver;
+  };
+
+  void DriveJob(Job* job);
+  // Each step runs with mu_ held (unique_lock passed in) and may release it
+  // around RPCs.
+  bool AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock);
+  Status DeployAll(Job* job, std::unique_lock<std::mutex>& lock);
+  void CancelTasksAndWait(Job* job, std::unique_lock<std::mutex>& lock);
+  void ReleaseSlots(Job* job);
+  void Transition(Job* job, proto::JobState to);
+  void FailJob(Job* job, const std::string& reason);  // records the first cause only
+  void MarkWorkerLost(const std::string& worker_id, const std::string& reason);
+  proto::JobStatus StatusOf(const Job& job, bool with_vertices) const;
+  void PruneFinishedJobs();
+  bool AllSubtasks(const Job& job, bool (*pred)(proto::TaskState)) const;
+
+  const CoordinatorOptions options_;
+  std::unique_ptr<TaskGateway> gateway_;
+  const Clock* clock_;
+  Logger log_;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  bool stopping_ = false;
+  IdGenerator ids_;
+  int next_worker_number_ = 1;
+  std::map<std::string, Worker> workers_;
+  std::map<std::string, std::unique_ptr<Job>> jobs_;
+  std::vector<std::string> job_order_;  // submission order, for list and pruning
+  std::vector<std::thread> finished_drivers_;
+  std::thread monitor_;
+};
+
+}  // namespace sluice

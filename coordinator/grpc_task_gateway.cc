@@ -1,0 +1,49 @@
+#include "coordinator/grpc_task_gateway.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+#include "proto/task_service.grpc.pb.h"
+
+namespace sluice {
+namespace {
+
+Status FromGrpc(const grpc::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  StatusCode code = StatusCode::kUnavailable;
+  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) code = StatusCode::kInvalidArgument;
+  if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) code = StatusCode::kResourceExhausted;
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) code = StatusCode::kDeadlineExceeded;
+  if (s.error_code() == grpc::StatusCode::INTERNAL) code = StatusCode::kInternal;
+  return Status(code, what + ": " + s.error_message());
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> GrpcTaskGateway::ChannelFor(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& channel = channels_[address];
+  if (!channel) channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  return channel;
+}
+
+Status GrpcTaskGateway::DeployTask(const std::string& address, const proto::DeployTaskRequest& request) {
+  auto stub = proto::TaskService::NewStub(ChannelFor(address));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call_timeout_ms_));
+  proto::DeployTaskResponse response;
+  return FromGrpc(stub->DeployTask(&ctx, request, &response), "deploy to worker at " + address);
+}
+
+Status GrpcTaskGateway::CancelJobTasks(const std::string& address, const std::string& job_id) {
+  auto stub = proto::TaskService::NewStub(ChannelFor(address));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call_timeout_ms_));
+  proto::CancelTaskRequest request;
+  request.set_job_id(job_id);
+  proto::CancelTaskResponse response;
+  return FromGrpc(stub->CancelTask(&ctx, request, &response), "cancel on worker at " + address);
+}
+
+}  // namespace sluice

@@ -1,0 +1,20 @@
+// Validation of a submitted job graph, before anything is created for it.
+#pragma once
+
+#include "common/catalog/operator_catalog.h"
+#include "common/status.h"
+#include "proto/job.pb.h"
+
+namespace sluice {
+
+// Checks the graph and fills in what follows from it (max parallelism,
+// operator output schemas). Every error is INVALID_ARGUMENT and names the
+// vertex or edge and the problem: empty graph, duplicate or empty ids,
+// parallelism outside 1..max parallelism, dangling edges, cycles, unknown
+// operators or options, a source that is not the head of an input-less
+// vertex, declared output schemas that differ from the inferred ones, and
+// edges the runtime cannot run yet.
+Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallelism,
+                        proto::JobGraph* graph);
+
+}  // namespace sluice

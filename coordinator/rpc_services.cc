@@ -1,0 +1,91 @@
+#include "coordinator/rpc_services.h"
+
+namespace sluice {
+
+grpc::Status ToGrpcStatus(const Status& status) {
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  switch (status.code()) {
+    case StatusCode::kOk: return grpc::Status::OK;
+    case StatusCode::kCancelled: code = grpc::StatusCode::CANCELLED; break;
+    case StatusCode::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
+    case StatusCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
+    case StatusCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
+    case StatusCode::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
+    case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
+    case StatusCode::kDeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
+    case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
+    case StatusCode::kUnimplemented: code = grpc::StatusCode::UNIMPLEMENTED; break;
+    case StatusCode::kIoError: code = grpc::StatusCode::INTERNAL; break;
+    case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
+  }
+  return grpc::Status(code, status.message());
+}
+
+grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
+                                       proto::SubmitJobResponse* response) {
+  auto id = coordinator_->SubmitJob(request->graph());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  response->set_job_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const proto::ListJobsRequest*,
+                                      proto::ListJobsResponse* response) {
+  for (auto& job : coordinator_->ListJobs()) *response->add_jobs() = std::move(job);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::GetJob(grpc::ServerContext*, const proto::GetJobRequest* request,
+                                    proto::JobStatus* response) {
+  auto job = coordinator_->GetJob(request->job_id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response = std::move(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const proto::CancelJobRequest* request,
+                                       proto::CancelJobResponse* response) {
+  auto state = coordinator_->CancelJob(request->job_id());
+  if (!state.ok()) return ToGrpcStatus(state.status());
+  response->set_state(*state);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext*, const proto::ListWorkersRequest*,
+                                         proto::ListWorkersResponse* response) {
+  for (auto& w : coordinator_->ListWorkers()) *response->add_workers() = std::move(w);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterServiceImpl::RegisterWorker(grpc::ServerContext*, const proto::RegisterWorkerRequest* request,
+                                                proto::RegisterWorkerResponse* response) {
+  auto r = coordinator_->RegisterWorker(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = std::move(*r);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterServiceImpl::Heartbeats(grpc::ServerContext*,
+                                            grpc::ServerReader<proto::Heartbeat>* reader,
+                                            proto::HeartbeatEnd* response) {
+  proto::Heartbeat heartbeat;
+  std::string worker_id;
+  while (reader->Read(&heartbeat)) {
+    worker_id = heartbeat.worker_id();
+    if (!coordinator_->OnHeartbeat(heartbeat)) {
+      response->set_reason("worker " + worker_id + " is not registered; register again");
+      return grpc::Status::OK;
+    }
+  }
+  // The stream ended without our say: the worker died or its connection
+  // broke, which loses the worker at once rather than at heartbeat.timeout.
+  if (!worker_id.empty()) coordinator_->OnHeartbeatStreamClosed(worker_id);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterServiceImpl::UpdateTaskState(grpc::ServerContext*, const proto::TaskStateUpdate* request,
+                                                 proto::TaskStateUpdateResponse*) {
+  return ToGrpcStatus(coordinator_->UpdateTaskState(*request));
+}
+
+}  // namespace sluice

@@ -1,0 +1,20 @@
+// How the coordinator reaches workers' TaskService. An interface so the
+// coordinator's tests can run without worker processes.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "proto/task_service.pb.h"
+
+namespace sluice {
+
+class TaskGateway {
+ public:
+  virtual ~TaskGateway() = default;
+  virtual Status DeployTask(const std::string& worker_rpc_address,
+                            const proto::DeployTaskRequest& request) = 0;
+  virtual Status CancelJobTasks(const std::string& worker_rpc_address, const std::string& job_id) = 0;
+};
+
+}  // namespace sluice

@@ -1,0 +1,31 @@
+// Job graphs for the coordinator's tests.
+#pragma once
+
+#include <string>
+
+#include "proto/job.pb.h"
+
+namespace sluice::testing {
+
+inline proto::OperatorSpec Op(const std::string& id, const std::string& type,
+                              std::initializer_list<std::pair<std::string, std::string>> options = {}) {
+  proto::OperatorSpec op;
+  op.set_id(id);
+  op.set_type(type);
+  for (const auto& [k, v] : options) (*op.mutable_options())[k].add_values(v);
+  return op;
+}
+
+// One vertex: datagen -> blackhole.
+inline proto::JobGraph SimpleGraph(int parallelism, const std::string& events = "100") {
+  proto::JobGraph g;
+  g.set_name("simple");
+  auto* v = g.add_vertices();
+  v->set_id("source");
+  v->set_parallelism(parallelism);
+  *v->add_operators() = Op("source", "datagen", {{"events", events}});
+  *v->add_operators() = Op("sink", "blackhole");
+  return g;
+}
+
+}  // namespace sluice::testing
