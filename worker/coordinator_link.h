@@ -1,0 +1,72 @@
+// The worker's side of the control plane: registers with the coordinator,
+// keeps a heartbeat stream open, and reports task state changes in order.
+// When the coordinator is lost, every task is cancelled and the worker keeps
+// trying to register again.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/logging.h"
+#include "proto/cluster_service.pb.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace sluice {
+
+class TaskExecutor;
+
+struct WorkerIdentity {
+  int slots = 1;
+  std::string rpc_address;
+  std::string data_address;
+};
+
+class CoordinatorLink {
+ public:
+  CoordinatorLink(std::string coordinator_address, WorkerIdentity identity, int64_t retry_interval_ms,
+                  Logger log);
+  ~CoordinatorLink();
+
+  // The executor whose tasks are reported and cancelled; set before Start().
+  void set_executor(TaskExecutor* executor) { executor_ = executor; }
+  void Start();
+  void Stop();
+
+  // Queues a task state change for the coordinator (called from task threads).
+  void ReportTaskState(const proto::TaskId& task, proto::TaskState state, const std::string& failure,
+                       const proto::TaskMetrics& metrics);
+
+ private:
+  void RunSession();          // register, then heartbeat until the stream ends
+  void RunUpdateSender();     // sends queued task updates in order
+  bool SleepUnlessStopped(int64_t ms);
+
+  const std::string coordinator_address_;
+  const WorkerIdentity identity_;
+  const int64_t retry_interval_ms_;
+  Logger log_;
+  TaskExecutor* executor_ = nullptr;
+  std::shared_ptr<grpc::Channel> channel_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::string worker_id_;  // empty while not registered
+  struct QueuedUpdate {
+    uint64_t seq;
+    proto::TaskStateUpdate update;
+  };
+  std::deque<QueuedUpdate> updates_;
+  uint64_t next_update_seq_ = 0;
+  std::thread session_thread_;
+  std::thread sender_thread_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,35 @@
+// The `datagen` source: deterministic rows whose fields follow documented
+// formulas of the row id (see DatagenSchema()), so tests can compute the
+// expected output independently. Subtask i of p emits ids i, i+p, i+2p, ...
+#pragma once
+
+#include "common/records/row.h"
+#include "worker/operators/operator.h"
+
+namespace sluice {
+
+class DatagenSource final : public SourceOperator {
+ public:
+  static Result<std::unique_ptr<SourceOperator>> Create(const OperatorSetup& setup);
+
+  Status Open() override;
+  Status Emit(Collector& out, size_t max_rows, bool* done) override;
+
+  // The id this subtask emits next: its read position.
+  int64_t next_id() const { return next_id_; }
+
+ private:
+  DatagenSource(int64_t events, int64_t keys, double rate, int64_t base_time, int subtask, int parallelism);
+
+  const int64_t events_;  // < 0: unbounded
+  const int64_t keys_;
+  const double rows_per_ms_;  // this subtask's share; 0 = full speed
+  const int64_t base_time_;
+  const int parallelism_;
+  int64_t next_id_;
+  int64_t emitted_ = 0;
+  int64_t start_ms_ = 0;
+  RowBuilder builder_;
+};
+
+}  // namespace sluice

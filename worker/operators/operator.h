@@ -1,0 +1,68 @@
+// Runtime operators: what a task thread runs. Operators of one chain pass
+// rows by reference through Collectors; nothing is copied between them.
+// A task runs its chain in one thread, so operators need no locks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/catalog/operator_catalog.h"
+#include "common/logging.h"
+#include "common/records/row.h"
+#include "common/records/schema.h"
+#include "common/status.h"
+
+namespace sluice {
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual void Collect(const RowView& row) = 0;
+};
+
+// Everything an operator instance is built from.
+struct OperatorSetup {
+  std::string id;
+  std::string type;
+  OperatorOptions options;
+  Schema input;   // empty for sources
+  Schema output;  // empty for sinks
+  int subtask = 0;
+  int parallelism = 1;
+  Logger log;
+};
+
+// Operators report errors met while processing a row through Fail(); the
+// task checks failure() after every batch, which keeps Status off the
+// per-row path.
+class OperatorBase {
+ public:
+  virtual ~OperatorBase() = default;
+  virtual Status Open() { return Status::Ok(); }
+  const Status& failure() const { return failure_; }
+
+ protected:
+  void Fail(Status status) {
+    if (failure_.ok()) failure_ = std::move(status);
+  }
+
+ private:
+  Status failure_;
+};
+
+class Operator : public OperatorBase {
+ public:
+  virtual void Process(const RowView& row, Collector& out) = 0;
+  // End of input: emit what is pending and make output durable.
+  virtual Status Finish(Collector& out) { return Status::Ok(); }
+};
+
+class SourceOperator : public OperatorBase {
+ public:
+  // Emits at most `max_rows` rows; sets *done once there will be no more. May
+  // emit nothing (rate limiting) and return quickly so cancellation is seen.
+  virtual Status Emit(Collector& out, size_t max_rows, bool* done) = 0;
+};
+
+}  // namespace sluice

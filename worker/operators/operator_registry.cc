@@ -1,0 +1,47 @@
+#include "worker/operators/operator_registry.h"
+
+#include "worker/operators/calc.h"
+#include "worker/operators/datagen_source.h"
+#include "worker/operators/sinks.h"
+
+namespace sluice {
+
+OperatorRegistry OperatorRegistry::Builtin() {
+  OperatorRegistry r;
+  r.AddSource("datagen", &DatagenSource::Create);
+  r.AddOperator("calc", &CalcOperator::Create);
+  r.AddOperator("file-sink", &FileSink::Create);
+  r.AddOperator("print", &PrintSink::Create);
+  r.AddOperator("blackhole", &BlackholeSink::Create);
+  return r;
+}
+
+void OperatorRegistry::AddSource(const std::string& type, SourceFactory factory) {
+  sources_[type] = std::move(factory);
+}
+
+void OperatorRegistry::AddOperator(const std::string& type, OperatorFactory factory) {
+  operators_[type] = std::move(factory);
+}
+
+bool OperatorRegistry::Has(const std::string& type) const {
+  return sources_.count(type) > 0 || operators_.count(type) > 0;
+}
+
+Result<std::unique_ptr<SourceOperator>> OperatorRegistry::CreateSource(const OperatorSetup& setup) const {
+  auto it = sources_.find(setup.type);
+  if (it == sources_.end()) {
+    return Status::InvalidArgument("operator '" + setup.id + "': '" + setup.type + "' is not a source");
+  }
+  return it->second(setup);
+}
+
+Result<std::unique_ptr<Operator>> OperatorRegistry::CreateOperator(const OperatorSetup& setup) const {
+  auto it = operators_.find(setup.type);
+  if (it == operators_.end()) {
+    return Status::InvalidArgument("operator '" + setup.id + "': no runtime for type '" + setup.type + "'");
+  }
+  return it->second(setup);
+}
+
+}  // namespace sluice

@@ -1,0 +1,46 @@
+// Owns the tasks running on this worker.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/logging.h"
+#include "proto/cluster_service.pb.h"
+#include "proto/task_service.pb.h"
+#include "worker/operators/operator_registry.h"
+#include "worker/task.h"
+
+namespace sluice {
+
+class TaskExecutor {
+ public:
+  TaskExecutor(int slots, OperatorRegistry registry, Task::StateListener listener, Logger log);
+  ~TaskExecutor();  // cancels and joins every task
+
+  // Builds and starts the task. INVALID_ARGUMENT if its chain cannot be
+  // built; RESOURCE_EXHAUSTED if this job already runs more subtasks of the
+  // vertex than the worker has slots.
+  Status Deploy(const proto::DeployTaskRequest& request);
+  // Cancels every task of the job; returns how many were running.
+  int CancelJob(const std::string& job_id);
+  void CancelAll();
+
+  // A report of every live task, and joins tasks that have ended.
+  std::vector<proto::TaskReport> Reports();
+  int RunningTasks();
+
+ private:
+  void ReapLocked();
+
+  const int slots_;
+  const OperatorRegistry registry_;
+  Task::StateListener listener_;
+  Logger log_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+};
+
+}  // namespace sluice
