@@ -1,0 +1,69 @@
+#include "client/job_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+namespace sluice {
+
+JobClient::JobClient(std::string address, int64_t timeout_ms)
+    : address_(std::move(address)), timeout_ms_(timeout_ms) {
+  stub_ = proto::JobService::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+}
+
+template <typename Call>
+Status JobClient::Invoke(Call call) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
+  grpc::Status s = call(&ctx);
+  if (s.ok()) return Status::Ok();
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return Status::Unavailable("cannot reach the coordinator at " + address_ +
+                                 " (is it running? see --coordinator or SLUICE_COORDINATOR)");
+    case grpc::StatusCode::INVALID_ARGUMENT: return Status::InvalidArgument(s.error_message());
+    case grpc::StatusCode::NOT_FOUND: return Status::NotFound(s.error_message());
+    case grpc::StatusCode::FAILED_PRECONDITION: return Status::FailedPrecondition(s.error_message());
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return Status::ResourceExhausted(s.error_message());
+    default: return Status::Internal(s.error_message());
+  }
+}
+
+Result<std::string> JobClient::Submit(const proto::JobGraph& graph) {
+  proto::SubmitJobRequest req;
+  *req.mutable_graph() = graph;
+  proto::SubmitJobResponse resp;
+  SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->SubmitJob(c, req, &resp); }));
+  return resp.job_id();
+}
+
+Result<proto::ListJobsResponse> JobClient::List() {
+  proto::ListJobsRequest req;
+  proto::ListJobsResponse resp;
+  SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->ListJobs(c, req, &resp); }));
+  return resp;
+}
+
+Result<proto::JobStatus> JobClient::Get(const std::string& job_id) {
+  proto::GetJobRequest req;
+  req.set_job_id(job_id);
+  proto::JobStatus resp;
+  SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->GetJob(c, req, &resp); }));
+  return resp;
+}
+
+Result<proto::CancelJobResponse> JobClient::Cancel(const std::string& job_id) {
+  proto::CancelJobRequest req;
+  req.set_job_id(job_id);
+  proto::CancelJobResponse resp;
+  SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->CancelJob(c, req, &resp); }));
+  return resp;
+}
+
+Result<proto::ListWorkersResponse> JobClient::Workers() {
+  proto::ListWorkersRequest req;
+  proto::ListWorkersResponse resp;
+  SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->ListWorkers(c, req, &resp); }));
+  return resp;
+}
+
+}  // namespace sluice

@@ -1,0 +1,30 @@
+// Job files: YAML that describes a job as a list of operators. The parser
+// substitutes parameters, checks the operators against the catalog, chains
+// operators joined by FORWARD edges of equal parallelism into vertices, and
+// returns the JobGraph the coordinator accepts. docs/job-files.md is the
+// user's reference.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/catalog/operator_catalog.h"
+#include "common/status.h"
+#include "proto/job.pb.h"
+
+namespace sluice {
+
+struct JobFileOptions {
+  std::map<std::string, std::string> parameters;  // -D name=value
+  int default_parallelism = 0;                      // -p N; 0 = as in the file
+};
+
+// Errors are INVALID_ARGUMENT (NOT_FOUND for a missing file) and start with
+// "<path>:<line>: ".
+Result<proto::JobGraph> ParseJobFile(const std::string& path, const JobFileOptions& options,
+                                     const OperatorCatalog& catalog);
+// The same, from YAML text; `origin` names it in messages.
+Result<proto::JobGraph> ParseJobYaml(const std::string& yaml, const std::string& origin,
+                                     const JobFileOptions& options, const OperatorCatalog& catalog);
+
+}  // namespace sluice
