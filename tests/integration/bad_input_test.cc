@@ -1,0 +1,128 @@
+// Bad input gets one clear line on stderr and a non-zero exit, and the
+// daemons keep serving.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/support/local_cluster.h"
+
+namespace sluice::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = new LocalCluster({"-D", "slot.request-timeout=1s"});
+    ASSERT_TRUE(cluster_->StartCoordinator().ok()) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->WaitForWorkers(2)) << cluster_->Logs();
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void TearDown() override {
+    // Whatever the bad input was, both daemons still serve.
+    auto workers = cluster_->CliJson({"workers"});
+    ASSERT_TRUE(workers.is_object()) << cluster_->Logs();
+    EXPECT_EQ(workers["workers"].size(), 2u);
+    EXPECT_TRUE(cluster_->coordinator().Running());
+  }
+
+  std::string WriteJob(const std::string& name, const std::string& yaml) {
+    std::string path = cluster_->dir() + "/" + name;
+    std::ofstream(path) << yaml;
+    return path;
+  }
+  // One line on stderr, a non-zero exit, and the fragment in the message.
+  void ExpectCleanError(const CommandResult& r, const std::string& fragment) {
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_THAT(r.err, HasSubstr(fragment));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("sluice: "));
+  }
+
+  static LocalCluster* cluster_;
+};
+
+LocalCluster* BadInputTest::cluster_ = nullptr;
+
+TEST_F(BadInputTest, MalformedYaml) {
+  std::string path = WriteJob("malformed.yaml", "name: x\noperators:\n  - id: [oops\n");
+  ExpectCleanError(cluster_->Cli({"run", path}), path + ":4: malformed YAML: end of sequence flow not found");
+}
+
+TEST_F(BadInputTest, UnknownOperator) {
+  std::string path = WriteJob("unknown.yaml", "operators:\n  - id: gen\n    type: datagen\n  - id: x\n    type: teleport\n");
+  ExpectCleanError(cluster_->Cli({"run", path}), "operator 'x': unknown type 'teleport'");
+}
+
+TEST_F(BadInputTest, Cycle) {
+  std::string path = WriteJob("cycle.yaml",
+                              "operators:\n  - id: a\n    type: calc\n    input: b\n  - id: b\n    type: calc\n    input: a\n");
+  ExpectCleanError(cluster_->Cli({"run", path}), "is part of a cycle");
+}
+
+TEST_F(BadInputTest, ParallelismZero) {
+  std::string path = WriteJob("p0.yaml", "parallelism: 0\noperators:\n  - id: gen\n    type: datagen\n");
+  ExpectCleanError(cluster_->Cli({"run", path}), "parallelism must be a positive integer");
+  ExpectCleanError(cluster_->Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/quickstart.yaml", "-p", "0"}),
+                   "run: ");
+}
+
+TEST_F(BadInputTest, MoreParallelismThanSlots) {
+  CommandResult r = cluster_->Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/quickstart.yaml", "-p", "9", "-D",
+                                   "output=" + cluster_->dir() + "/never"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("FAILED"));
+  EXPECT_THAT(r.err, HasSubstr("the job needs 9 slots; the cluster has 4 slots on 2 workers"));
+  // Nothing was deployed, and every slot is free again.
+  auto workers = cluster_->CliJson({"workers"});
+  for (const auto& w : workers["workers"]) EXPECT_EQ(w["slots_free"], 2);
+}
+
+TEST_F(BadInputTest, StatusOfAnUnknownJob) {
+  ExpectCleanError(cluster_->Cli({"status", "0123456789abcdef"}), "no job with id '0123456789abcdef'");
+  ExpectCleanError(cluster_->Cli({"cancel", "0123456789abcdef"}), "no job with id '0123456789abcdef'");
+}
+
+TEST_F(BadInputTest, MissingJobFileAndUnknownOptions) {
+  ExpectCleanError(cluster_->Cli({"run", "/no/such/job.yaml"}), "cannot read job file '/no/such/job.yaml'");
+  ExpectCleanError(cluster_->Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/quickstart.yaml", "--fast"}),
+                   "--fast");
+  ExpectCleanError(cluster_->Cli({"frobnicate"}), "frobnicate");
+  ExpectCleanError(cluster_->Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/quickstart.yaml", "-D", "nope=1"}),
+                   "the job declares no parameter 'nope'");
+}
+
+TEST_F(BadInputTest, EdgesBeforeTheDataPlaneAreRefusedByTheCoordinator) {
+  std::string path = WriteJob("edge.yaml", R"(
+parallelism: 2
+operators:
+  - id: gen
+    type: datagen
+    events: 10
+  - id: out
+    type: blackhole
+    input: {from: gen, partition: hash, key: key}
+)");
+  ExpectCleanError(cluster_->Cli({"run", path}), "edge 'gen' -> 'out' (HASH)");
+  auto list = cluster_->CliJson({"list"});
+  for (const auto& job : list["jobs"]) EXPECT_NE(job["state"], "RUNNING");
+}
+
+TEST(NoCoordinatorTest, TheCliSaysItCannotReachTheCoordinator) {
+  // Port 1 on loopback: nothing listens there for an unprivileged test.
+  CommandResult r = RunCommand({SLUICE_BIN_DIR "/sluice", "--coordinator", "127.0.0.1:1", "list"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("cannot reach the coordinator at 127.0.0.1:1"));
+  EXPECT_THAT(r.out, Not(HasSubstr("jobs")));
+}
+
+}  // namespace
+}  // namespace sluice::testing
