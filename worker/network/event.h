@@ -1,0 +1,66 @@
+// In-band events of the data plane (DESIGN.md section 5): watermarks,
+// checkpoint barriers and end-of-partition travel in the same channel as the
+// records, in order with them, because their meaning is positional ("all
+// records before me have event time <= w", "all records before me belong to
+// checkpoint n"). On the wire an event is the payload of a kEvent frame.
+//
+// Encoding: a fixed kEventBytes = 17 bytes, little-endian:
+//   u8  type        EventType
+//   i64 a           watermark_ms | checkpoint_id            | 0
+//   i64 b           0            | checkpoint_timestamp_ms  | 0
+// A fixed size keeps the frame header check exact and decoding branch-free;
+// unused fields must be zero, so garbage is caught rather than half-read.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace sluice {
+
+inline constexpr size_t kEventBytes = 1 + 8 + 8;
+
+enum class EventType : uint8_t {
+  kWatermark = 1,
+  kCheckpointBarrier = 2,
+  kEndOfPartition = 3,
+};
+
+struct Event {
+  EventType type = EventType::kEndOfPartition;
+  int64_t watermark_ms = 0;             // kWatermark only
+  int64_t checkpoint_id = 0;            // kCheckpointBarrier only
+  int64_t checkpoint_timestamp_ms = 0;  // kCheckpointBarrier only
+
+  static Event Watermark(int64_t watermark_ms) {
+    Event e;
+    e.type = EventType::kWatermark;
+    e.watermark_ms = watermark_ms;
+    return e;
+  }
+  static Event Barrier(int64_t checkpoint_id, int64_t timestamp_ms) {
+    Event e;
+    e.type = EventType::kCheckpointBarrier;
+    e.checkpoint_id = checkpoint_id;
+    e.checkpoint_timestamp_ms = timestamp_ms;
+    return e;
+  }
+  static Event EndOfPartition() { return Event{}; }
+
+  bool operator==(const Event&) const = default;
+
+  // "Watermark(1000)", "Barrier(7 @ 1700000000000)", "EndOfPartition" (logs).
+  std::string ToString() const;
+};
+
+// Writes exactly kEventBytes to out. Only the fields that belong to the type
+// are encoded; the others are written as zero.
+void EncodeEvent(const Event& event, uint8_t* out);
+
+// INVALID_ARGUMENT when size != kEventBytes, the type is unknown, or a field
+// the type does not use is nonzero.
+Result<Event> DecodeEvent(const uint8_t* data, size_t size);
+
+}  // namespace sluice
