@@ -1,0 +1,805 @@
+#include "worker/network/data_plane.h"
+
+#include <boost/asio.hpp>
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "worker/network/event.h"
+#include "worker/network/frame.h"
+
+namespace sluice {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+std::string ErrorText(const boost::system::error_code& ec) {
+  return ec == asio::error::eof ? "connection closed by peer" : ec.message();
+}
+
+}  // namespace
+
+class ClientConnection;
+
+// The receiving end of one remote channel, shared by the InputChannel the
+// task polls, the connection that fills it, and every buffer it lent out.
+class RemoteChannelState final : public BufferRecycler, public std::enable_shared_from_this<RemoteChannelState> {
+ public:
+  RemoteChannelState(InputGate* gate, int index, std::string description, std::shared_ptr<LocalBufferPool> gate_pool,
+                     int exclusive, asio::io_context* io)
+      : gate_(gate), index_(index), description_(std::move(description)), gate_pool_(std::move(gate_pool)),
+        exclusive_(exclusive), io_(io) {}
+
+  const std::string& description() const { return description_; }
+
+  // Takes the exclusive buffers; their number is the initial credit.
+  int Reserve() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int i = 0; i < exclusive_; ++i) {
+      uint8_t* segment = gate_pool_->TakeSegment();
+      if (segment == nullptr) break;
+      free_.push_back(segment);
+      ++owned_;
+    }
+    return owned_;
+  }
+
+  void Attach(std::weak_ptr<ClientConnection> connection, uint32_t channel_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    connection_ = std::move(connection);
+    channel_id_ = channel_id;
+  }
+
+  // --- I/O thread ---
+  uint8_t* SegmentForReceive() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return nullptr;
+    uint8_t* s = free_.back();
+    free_.pop_back();
+    return s;
+  }
+
+  void OnBuffer(uint8_t* segment, uint32_t size, uint32_t seq, uint32_t backlog) {
+    Status bad;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      bad = sequence_.Check(seq);
+      if (bad.ok() && !closed_) {
+        BufferOrEvent entry;
+        entry.buffer = PooledBuffer(Buffer{segment, gate_pool_->buffer_size(), size}, shared_from_this());
+        queue_.push_back(std::move(entry));
+        segment = nullptr;
+        sender_backlog_ = static_cast<int>(backlog);
+        // Lend floating buffers where the sender says data waits.
+        while (static_cast<int>(free_.size()) < sender_backlog_) {
+          uint8_t* floating = gate_pool_->TakeSegment();
+          if (floating == nullptr) break;
+          free_.push_back(floating);
+          ++owned_;
+          ++unannounced_;
+        }
+      }
+    }
+    if (segment != nullptr) Recycle(segment);
+    if (!bad.ok()) {
+      Fail(bad.WithPrefix(description_));
+      return;
+    }
+    ScheduleCreditAnnouncement();
+    gate_->Notify(index_);
+  }
+
+  void OnEvent(const Event& event) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return;
+      BufferOrEvent entry;
+      entry.is_event = true;
+      entry.event = event;
+      queue_.push_back(std::move(entry));
+      if (event.type == EventType::kEndOfPartition) ended_ = true;
+    }
+    gate_->Notify(index_);
+  }
+
+  bool ended() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ended_;
+  }
+
+  void Fail(const Status& status) { gate_->Fail(status); }
+
+  int TakeUnannouncedCredit() {
+    std::lock_guard<std::mutex> lock(mu_);
+    int credit = unannounced_;
+    unannounced_ = 0;
+    credit_post_pending_ = false;
+    return closed_ ? 0 : credit;
+  }
+
+  // --- task thread ---
+  bool Poll(BufferOrEvent* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) return false;
+    *out = std::move(queue_.front());
+    queue_.pop_front();
+    return true;
+  }
+
+  size_t queued() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return queue_.size();
+  }
+
+  // Any thread: a buffer the task is done with.
+  void Recycle(uint8_t* segment) override {
+    bool announce = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_ || (owned_ > exclusive_ && sender_backlog_ <= static_cast<int>(free_.size()))) {
+        --owned_;  // floating and not needed here (or closed): back to the gate
+        gate_pool_->Recycle(segment);
+        return;
+      }
+      free_.push_back(segment);
+      ++unannounced_;
+      announce = true;
+    }
+    if (announce) ScheduleCreditAnnouncement();
+  }
+
+  void Close();
+
+ private:
+  void ScheduleCreditAnnouncement();
+
+  InputGate* gate_;
+  const int index_;
+  const std::string description_;
+  std::shared_ptr<LocalBufferPool> gate_pool_;
+  const int exclusive_;
+  asio::io_context* io_;
+
+  mutable std::mutex mu_;
+  std::weak_ptr<ClientConnection> connection_;
+  uint32_t channel_id_ = 0;
+  std::vector<uint8_t*> free_;
+  int owned_ = 0;
+  int sender_backlog_ = 0;
+  int unannounced_ = 0;
+  bool credit_post_pending_ = false;
+  bool closed_ = false;
+  bool ended_ = false;
+  std::deque<BufferOrEvent> queue_;
+  SequenceChecker sequence_;
+};
+
+// The consumer side of one TCP connection to a producer worker. Touched only
+// on the I/O thread.
+class ClientConnection final : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(asio::io_context& io, std::string address, std::string peer_worker, uint32_t max_payload,
+                   Logger log)
+      : io_(io), socket_(io), address_(std::move(address)), peer_worker_(std::move(peer_worker)),
+        max_payload_(max_payload), log_(std::move(log)) {}
+
+  bool failed() const { return failed_; }
+
+  void Connect() {
+    auto hp = ParseHostPort(address_);
+    if (!hp.ok()) {
+      FailAll(hp.status().message());
+      return;
+    }
+    boost::system::error_code ec;
+    auto ip = asio::ip::make_address(hp->host, ec);
+    if (ec) {
+      FailAll("bad address: " + ec.message());
+      return;
+    }
+    socket_.async_connect(tcp::endpoint(ip, hp->port), [self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) {
+        self->FailAll("cannot connect: " + ec.message());
+        return;
+      }
+      self->socket_.set_option(tcp::no_delay(true));
+      self->connected_ = true;
+      self->ReadHeader();
+      self->WriteNext();
+    });
+  }
+
+  void AddChannel(std::shared_ptr<RemoteChannelState> channel, const PartitionRequest& request) {
+    if (failed_) {
+      channel->Fail(Status::Unavailable(channel->description() + ": connection to worker " + peer_worker_ + " (" +
+                                        address_ + ") failed: " + failure_));
+      return;
+    }
+    uint32_t id = next_channel_id_++;
+    channel->Attach(weak_from_this(), id);
+    channels_[id] = std::move(channel);
+    Enqueue(EncodeFrame(FrameType::kPartitionRequest, id, EncodePartitionRequest(request)));
+  }
+
+  void SendCredit(uint32_t id) {
+    auto it = channels_.find(id);
+    if (it == channels_.end()) return;
+    int credit = it->second->TakeUnannouncedCredit();
+    if (credit <= 0) return;
+    uint8_t payload[4];
+    EncodeAddCredit(credit, payload);
+    Enqueue(EncodeFrame(FrameType::kAddCredit, id,
+                        std::string_view(reinterpret_cast<const char*>(payload), sizeof(payload))));
+  }
+
+  void CloseChannel(uint32_t id) {
+    if (channels_.erase(id) == 0) return;
+    if (!failed_) Enqueue(EncodeFrame(FrameType::kClose, id, {}));
+  }
+
+ private:
+  void Enqueue(std::string frame) {
+    out_.push_back(std::move(frame));
+    if (connected_) WriteNext();
+  }
+
+  void WriteNext() {
+    if (writing_ || out_.empty() || failed_) return;
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(out_.front()),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) {
+                          self->FailAll(ErrorText(ec));
+                          return;
+                        }
+                        self->out_.pop_front();
+                        self->WriteNext();
+                      });
+  }
+
+  void ReadHeader() {
+    asio::async_read(socket_, asio::buffer(header_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      if (ec) {
+        self->FailAll(ErrorText(ec));
+        return;
+      }
+      self->OnHeader();
+    });
+  }
+
+  void OnHeader() {
+    FrameHeader h;
+    Status s = DecodeFrameHeader(header_.data(), header_.size(), max_payload_, &h);
+    if (!s.ok()) {
+      FailAll("bad frame: " + s.message());
+      return;
+    }
+    auto it = channels_.find(h.channel_id);
+    std::shared_ptr<RemoteChannelState> channel = it == channels_.end() ? nullptr : it->second;
+    if (h.type == FrameType::kBuffer) {
+      asio::async_read(socket_, asio::buffer(prefix_),
+                       [self = shared_from_this(), h, channel](boost::system::error_code ec, size_t) {
+                         if (ec) return self->FailAll(ErrorText(ec));
+                         self->OnBufferPrefix(h, channel);
+                       });
+      return;
+    }
+    payload_.resize(h.payload_length);
+    asio::async_read(socket_, asio::buffer(payload_),
+                     [self = shared_from_this(), h, channel](boost::system::error_code ec, size_t) {
+                       if (ec) return self->FailAll(ErrorText(ec));
+                       self->OnPayload(h, channel);
+                     });
+  }
+
+  void OnBufferPrefix(const FrameHeader& h, std::shared_ptr<RemoteChannelState> channel) {
+    uint32_t seq, backlog;
+    DecodeBufferPrefix(prefix_.data(), &seq, &backlog);
+    uint32_t size = h.payload_length - kBufferFramePrefixBytes;
+    uint8_t* segment = channel ? channel->SegmentForReceive() : nullptr;
+    if (channel && segment == nullptr) {
+      FailAll("channel " + std::to_string(h.channel_id) + " received a buffer without credit");
+      return;
+    }
+    if (segment == nullptr) {
+      // A closed channel: read the bytes and drop them.
+      payload_.resize(size);
+      asio::async_read(socket_, asio::buffer(payload_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+        if (ec) return self->FailAll(ErrorText(ec));
+        self->ReadHeader();
+      });
+      return;
+    }
+    asio::async_read(socket_, asio::buffer(segment, size),
+                     [self = shared_from_this(), channel, segment, size, seq, backlog](boost::system::error_code ec,
+                                                                                      size_t) {
+                       if (ec) {
+                         channel->Recycle(segment);
+                         return self->FailAll(ErrorText(ec));
+                       }
+                       channel->OnBuffer(segment, size, seq, backlog);
+                       self->ReadHeader();
+                     });
+  }
+
+  void OnPayload(const FrameHeader& h, const std::shared_ptr<RemoteChannelState>& channel) {
+    if (h.type == FrameType::kEvent) {
+      auto event = DecodeEvent(payload_.data(), payload_.size());
+      if (!event.ok()) return FailAll("bad event: " + event.status().message());
+      if (channel) channel->OnEvent(*event);
+    } else if (h.type == FrameType::kError) {
+      std::string message(payload_.begin(), payload_.end());
+      if (channel) {
+        channel->Fail(Status::Unavailable(channel->description() + ": worker " + peer_worker_ + " (" + address_ +
+                                          ") reports: " + message));
+      } else if (h.channel_id == 0) {
+        return FailAll("peer reports: " + message);
+      }
+    } else {
+      return FailAll("unexpected frame type " + std::to_string(static_cast<int>(h.type)) + " from a producer");
+    }
+    ReadHeader();
+  }
+
+  void FailAll(const std::string& reason) {
+    if (failed_) return;
+    failed_ = true;
+    failure_ = reason;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    for (auto& [id, channel] : channels_) {
+      if (channel->ended()) continue;  // it has all its data
+      channel->Fail(Status::Unavailable(channel->description() + ": connection to worker " + peer_worker_ + " (" +
+                                        address_ + ") lost: " + reason));
+    }
+    if (!channels_.empty()) log_->warn("data connection to {} ({}) failed: {}", peer_worker_, address_, reason);
+    channels_.clear();
+  }
+
+  asio::io_context& io_;
+  tcp::socket socket_;
+  const std::string address_;
+  const std::string peer_worker_;
+  const uint32_t max_payload_;
+  Logger log_;
+  bool connected_ = false;
+  bool writing_ = false;
+  bool failed_ = false;
+  std::string failure_;
+  uint32_t next_channel_id_ = 1;
+  std::map<uint32_t, std::shared_ptr<RemoteChannelState>> channels_;
+  std::deque<std::string> out_;
+  std::array<uint8_t, kFrameHeaderBytes> header_{};
+  std::array<uint8_t, kBufferFramePrefixBytes> prefix_{};
+  std::vector<uint8_t> payload_;
+};
+
+void RemoteChannelState::ScheduleCreditAnnouncement() {
+  std::weak_ptr<ClientConnection> connection;
+  uint32_t id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (credit_post_pending_ || unannounced_ == 0 || closed_) return;
+    credit_post_pending_ = true;
+    connection = connection_;
+    id = channel_id_;
+  }
+  asio::post(*io_, [connection, id] {
+    if (auto c = connection.lock()) c->SendCredit(id);
+  });
+}
+
+void RemoteChannelState::Close() {
+  std::weak_ptr<ClientConnection> connection;
+  uint32_t id;
+  std::deque<BufferOrEvent> dropped;
+  std::vector<uint8_t*> free;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    connection = connection_;
+    id = channel_id_;
+    dropped.swap(queue_);
+    free.swap(free_);
+    owned_ -= static_cast<int>(free.size());
+  }
+  for (uint8_t* s : free) gate_pool_->Recycle(s);
+  dropped.clear();  // recycles into the gate pool: closed_ is set
+  asio::post(*io_, [connection, id] {
+    if (auto c = connection.lock()) c->CloseChannel(id);
+  });
+}
+
+namespace {
+
+class RemoteInputChannel final : public InputChannel {
+ public:
+  RemoteInputChannel(InputGate* gate, int index, std::string description, std::shared_ptr<RemoteChannelState> state,
+                     std::function<void()> start)
+      : InputChannel(gate, index, std::move(description)), state_(std::move(state)), start_(std::move(start)) {}
+  ~RemoteInputChannel() override { Close(); }
+  void Start() override { start_(); }
+  bool Poll(BufferOrEvent* out) override { return state_->Poll(out); }
+  void Close() override { state_->Close(); }
+  size_t queued_buffers() const override { return state_->queued(); }
+
+ private:
+  std::shared_ptr<RemoteChannelState> state_;
+  std::function<void()> start_;
+};
+
+}  // namespace
+
+// The producer side of one TCP connection from a consumer worker. Touched
+// only on the I/O thread, except the readers' notifications, which post.
+class ServerConnection final : public std::enable_shared_from_this<ServerConnection> {
+ public:
+  ServerConnection(tcp::socket socket, PartitionManager* partitions, uint32_t max_payload, Logger log)
+      : socket_(std::move(socket)), partitions_(partitions), max_payload_(max_payload), log_(std::move(log)) {
+    boost::system::error_code ec;
+    auto remote = socket_.remote_endpoint(ec);
+    peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
+
+  ~ServerConnection() { DetachAll(); }
+
+  void Start() {
+    socket_.set_option(tcp::no_delay(true));
+    ReadHeader();
+  }
+
+ private:
+  struct Reader final : SubpartitionListener {
+    std::weak_ptr<ServerConnection> connection;
+    asio::io_context* io = nullptr;
+    uint32_t channel_id = 0;
+    std::string consumer;  // "task ... on worker ..."
+    std::shared_ptr<ResultPartition> partition;
+    int subpartition = 0;
+    int credit = 0;
+    uint32_t next_seq = 0;
+    bool queued = false;
+    std::atomic<bool> notify_pending{false};
+
+    void OnDataAvailable() override {
+      if (notify_pending.exchange(true)) return;
+      asio::post(*io, [c = connection, id = channel_id] {
+        if (auto self = c.lock()) self->MarkReady(id, true);
+      });
+    }
+  };
+
+  void ReadHeader() {
+    asio::async_read(socket_, asio::buffer(header_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      if (ec) return self->Fail(ErrorText(ec));
+      FrameHeader h;
+      Status s = DecodeFrameHeader(self->header_.data(), self->header_.size(), self->max_payload_, &h);
+      if (!s.ok()) return self->Fail("bad frame: " + s.message());
+      self->payload_.resize(h.payload_length);
+      asio::async_read(self->socket_, asio::buffer(self->payload_),
+                       [self, h](boost::system::error_code ec, size_t) {
+                         if (ec) return self->Fail(ErrorText(ec));
+                         self->OnFrame(h);
+                       });
+    });
+  }
+
+  void OnFrame(const FrameHeader& h) {
+    switch (h.type) {
+      case FrameType::kPartitionRequest: {
+        auto request = DecodePartitionRequest(payload_.data(), payload_.size());
+        if (!request.ok()) return Fail("bad partition request: " + request.status().message());
+        OnPartitionRequest(h.channel_id, *request);
+        break;
+      }
+      case FrameType::kAddCredit: {
+        auto credit = DecodeAddCredit(payload_.data(), payload_.size());
+        if (!credit.ok()) return Fail("bad credit: " + credit.status().message());
+        auto it = readers_.find(h.channel_id);
+        if (it != readers_.end()) {
+          it->second->credit += *credit;
+          MarkReady(h.channel_id, false);
+        }
+        break;
+      }
+      case FrameType::kClose:
+        RemoveReader(h.channel_id);
+        break;
+      default:
+        return Fail("unexpected frame type " + std::to_string(static_cast<int>(h.type)) + " from a consumer");
+    }
+    ReadHeader();
+  }
+
+  void OnPartitionRequest(uint32_t channel_id, const PartitionRequest& r) {
+    ResultPartitionId id{r.job_id, r.attempt, r.producer_vertex, r.producer_subtask, r.output_index};
+    auto reader = std::make_unique<Reader>();
+    reader->connection = weak_from_this();
+    reader->io = &static_cast<asio::io_context&>(socket_.get_executor().context());
+    reader->channel_id = channel_id;
+    reader->consumer = "task " + r.consumer_task + " on worker " + r.consumer_worker + " (" + peer_ + ")";
+    reader->subpartition = r.subpartition;
+    reader->credit = r.initial_credit;
+    readers_[channel_id] = std::move(reader);
+    // The partition may not exist yet: bind when it does, on this thread.
+    partitions_->Request(id, [weak = weak_from_this(), channel_id, io = readers_[channel_id]->io](
+                                 Result<std::shared_ptr<ResultPartition>> partition) {
+      asio::post(*io, [weak, channel_id, partition] {
+        if (auto self = weak.lock()) self->Bind(channel_id, partition);
+      });
+    });
+  }
+
+  void Bind(uint32_t channel_id, const Result<std::shared_ptr<ResultPartition>>& partition) {
+    auto it = readers_.find(channel_id);
+    if (it == readers_.end()) return;
+    Reader& reader = *it->second;
+    if (!partition.ok()) {
+      SendError(channel_id, partition.status().message());
+      readers_.erase(it);
+      return;
+    }
+    if (reader.subpartition >= (*partition)->num_subpartitions()) {
+      SendError(channel_id, "subpartition " + std::to_string(reader.subpartition) + " does not exist");
+      readers_.erase(it);
+      return;
+    }
+    reader.partition = *partition;
+    Status s = reader.partition->subpartition(reader.subpartition).SetListener(&reader);
+    if (!s.ok()) {
+      reader.partition.reset();
+      SendError(channel_id, s.message());
+      readers_.erase(it);
+    }
+  }
+
+  void MarkReady(uint32_t channel_id, bool from_notification) {
+    auto it = readers_.find(channel_id);
+    if (it == readers_.end()) return;
+    if (from_notification) it->second->notify_pending.store(false);
+    if (!it->second->queued) {
+      it->second->queued = true;
+      ready_.push_back(channel_id);
+    }
+    SendNext();
+  }
+
+  void SendNext() {
+    if (!writing_ && !control_.empty() && !closed_) {
+      writing_ = true;
+      asio::async_write(socket_, asio::buffer(control_.front()), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+        self->writing_ = false;
+        self->control_.pop_front();
+        if (ec) return self->Fail(ErrorText(ec));
+        self->SendNext();
+      });
+      return;
+    }
+    while (!writing_ && !ready_.empty() && !closed_) {
+      uint32_t id = ready_.front();
+      ready_.pop_front();
+      auto it = readers_.find(id);
+      if (it == readers_.end()) continue;
+      Reader& reader = *it->second;
+      reader.queued = false;
+      if (!reader.partition) continue;
+      int backlog = 0;
+      BufferOrEvent entry;
+      if (!reader.partition->subpartition(reader.subpartition).Poll(&entry, &backlog, reader.credit > 0)) continue;
+      // It may have more: back of the line, so channels take turns.
+      reader.queued = true;
+      ready_.push_back(id);
+      std::vector<asio::const_buffer> out;
+      FrameHeader h;
+      h.channel_id = id;
+      bool end = false;
+      if (entry.is_event) {
+        h.type = FrameType::kEvent;
+        h.payload_length = static_cast<uint32_t>(kEventBytes);
+        EncodeEvent(entry.event, event_bytes_.data());
+        EncodeFrameHeader(h, out_header_.data());
+        out = {asio::buffer(out_header_.data(), kFrameHeaderBytes), asio::buffer(event_bytes_)};
+        end = entry.event.type == EventType::kEndOfPartition;
+      } else {
+        --reader.credit;
+        h.type = FrameType::kBuffer;
+        h.payload_length = static_cast<uint32_t>(kBufferFramePrefixBytes + entry.buffer.get().size);
+        EncodeFrameHeader(h, out_header_.data());
+        EncodeBufferPrefix(reader.next_seq++, static_cast<uint32_t>(backlog), out_header_.data() + kFrameHeaderBytes);
+        out = {asio::buffer(out_header_.data(), kFrameHeaderBytes + kBufferFramePrefixBytes),
+               asio::buffer(entry.buffer.get().data, entry.buffer.get().size)};
+      }
+      in_flight_ = std::move(entry);
+      writing_ = true;
+      asio::async_write(socket_, out, [self = shared_from_this(), id, end](boost::system::error_code ec, size_t) {
+        self->writing_ = false;
+        self->in_flight_ = BufferOrEvent();  // the buffer goes back to the producer's pool
+        if (ec) return self->Fail(ErrorText(ec));
+        if (end) self->RemoveReader(id);  // its consumer has everything
+        self->SendNext();
+      });
+    }
+  }
+
+  void SendError(uint32_t channel_id, const std::string& message) {
+    control_.push_back(EncodeFrame(FrameType::kError, channel_id, message));
+    SendNext();
+  }
+
+  void RemoveReader(uint32_t id) {
+    auto it = readers_.find(id);
+    if (it == readers_.end()) return;
+    if (it->second->partition) it->second->partition->subpartition(it->second->subpartition).DetachListener();
+    readers_.erase(it);
+  }
+
+  void DetachAll() {
+    for (auto& [id, reader] : readers_) {
+      if (reader->partition) reader->partition->subpartition(reader->subpartition).DetachListener();
+    }
+    readers_.clear();
+  }
+
+  void Fail(const std::string& reason) {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    for (auto& [id, reader] : readers_) {
+      if (!reader->partition) continue;
+      reader->partition->subpartition(reader->subpartition).DetachListener();
+      // Its consumer is gone before it had everything: the producer fails.
+      reader->partition->Fail(Status::Unavailable(reader->partition->id().ToString() + ": connection to consumer " +
+                                                  reader->consumer + " lost: " + reason));
+    }
+    if (!readers_.empty()) log_->warn("data connection from {} failed: {}", peer_, reason);
+    readers_.clear();
+  }
+
+  tcp::socket socket_;
+  PartitionManager* partitions_;
+  const uint32_t max_payload_;
+  Logger log_;
+  std::string peer_;
+  bool writing_ = false;
+  bool closed_ = false;
+  std::map<uint32_t, std::unique_ptr<Reader>> readers_;
+  std::deque<uint32_t> ready_;
+  BufferOrEvent in_flight_;
+  std::deque<std::string> control_;  // error frames, sent before data
+  std::array<uint8_t, kFrameHeaderBytes> header_{};
+  std::vector<uint8_t> payload_;
+  std::array<uint8_t, kFrameHeaderBytes + kBufferFramePrefixBytes> out_header_{};
+  std::array<uint8_t, kEventBytes> event_bytes_{};
+};
+
+struct DataPlane::Impl {
+  Impl(const DataPlaneOptions& o, Logger l)
+      : options(o), log(std::move(l)), buffers(o.buffer_size, o.memory_bytes), acceptor(io),
+        work(asio::make_work_guard(io)) {}
+
+  void Accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted) log->warn("data plane accept failed: {}", ec.message());
+        if (!acceptor.is_open()) return;
+      } else {
+        auto connection = std::make_shared<ServerConnection>(std::move(socket), &partitions, max_payload(), log);
+        connection->Start();
+      }
+      Accept();
+    });
+  }
+
+  uint32_t max_payload() const { return std::max<uint32_t>(options.buffer_size + kBufferFramePrefixBytes, 65536); }
+
+  DataPlaneOptions options;
+  Logger log;
+  NetworkBufferPool buffers;
+  PartitionManager partitions;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::thread thread;
+  HostPort bound;
+  std::string worker_id;
+  std::mutex mu;  // worker_id
+  std::map<std::string, std::shared_ptr<ClientConnection>> clients;  // I/O thread only
+};
+
+Result<std::unique_ptr<DataPlane>> DataPlane::Start(const HostPort& listen, const DataPlaneOptions& options,
+                                                    Logger log) {
+  if (options.buffer_size < 1024) return Status::InvalidArgument("network.buffer-size must be at least 1 KiB");
+  if (options.memory_bytes < options.buffer_size * 16ull) {
+    return Status::InvalidArgument("network.memory must hold at least 16 network buffers");
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(log));
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(listen.host, ec);
+  if (ec) return Status::InvalidArgument("data address '" + listen.ToString() + "': " + ec.message());
+  tcp::endpoint endpoint(ip, listen.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Unavailable("cannot listen on data address " + listen.ToString() + ": " + ec.message());
+  impl->bound = {listen.host, impl->acceptor.local_endpoint().port()};
+  impl->Accept();
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->io.run(); });
+  return std::unique_ptr<DataPlane>(new DataPlane(std::move(impl)));
+}
+
+DataPlane::DataPlane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DataPlane::~DataPlane() {
+  asio::post(impl_->io, [impl = impl_.get()] {
+    boost::system::error_code ignored;
+    impl->acceptor.close(ignored);
+    impl->clients.clear();
+  });
+  impl_->work.reset();
+  impl_->io.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+const HostPort& DataPlane::bound() const { return impl_->bound; }
+const DataPlaneOptions& DataPlane::options() const { return impl_->options; }
+NetworkBufferPool& DataPlane::buffers() { return impl_->buffers; }
+PartitionManager& DataPlane::partitions() { return impl_->partitions; }
+
+void DataPlane::set_worker_id(const std::string& id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->worker_id = id;
+}
+
+Result<std::shared_ptr<LocalBufferPool>> DataPlane::CreateGatePool(int remote_channels, const std::string& what) {
+  size_t count = static_cast<size_t>(remote_channels) * impl_->options.exclusive_buffers +
+                 (remote_channels > 0 ? impl_->options.floating_buffers : 0);
+  return LocalBufferPool::Create(&impl_->buffers, count, what);
+}
+
+std::unique_ptr<InputChannel> DataPlane::CreateRemoteChannel(InputGate* gate, int index, std::string description,
+                                                             const std::string& producer_address,
+                                                             const std::string& producer_worker,
+                                                             const ResultPartitionId& id, int subpartition,
+                                                             std::shared_ptr<LocalBufferPool> gate_pool,
+                                                             const std::string& consumer_task) {
+  auto state = std::make_shared<RemoteChannelState>(gate, index, description, std::move(gate_pool),
+                                                    impl_->options.exclusive_buffers, &impl_->io);
+  PartitionRequest request;
+  request.job_id = id.job_id;
+  request.attempt = id.attempt;
+  request.producer_vertex = id.vertex_id;
+  request.producer_subtask = id.subtask;
+  request.output_index = id.output_index;
+  request.subpartition = subpartition;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    request.consumer_worker = impl_->worker_id;
+  }
+  request.consumer_task = consumer_task;
+  Impl* impl = impl_.get();
+  auto start = [impl, state, request, producer_address, producer_worker]() mutable {
+    request.initial_credit = state->Reserve();
+    asio::post(impl->io, [impl, state, request, producer_address, producer_worker] {
+      auto& client = impl->clients[producer_address];
+      if (!client || client->failed()) {
+        client = std::make_shared<ClientConnection>(impl->io, producer_address, producer_worker, impl->max_payload(),
+                                                    impl->log);
+        client->Connect();
+      }
+      client->AddChannel(state, request);
+    });
+  };
+  return std::make_unique<RemoteInputChannel>(gate, index, std::move(description), state, std::move(start));
+}
+
+}  // namespace sluice

@@ -1,0 +1,59 @@
+// A worker's data plane: its network buffer pool, its result partitions, and
+// the TCP side (Boost.Asio, one I/O thread). One connection per pair of
+// workers carries many channels; a sender sends a buffer only against the
+// receiver's credit and announces its backlog with every buffer, so a slow
+// channel stalls only itself, never the connection.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/logging.h"
+#include "common/net_address.h"
+#include "common/status.h"
+#include "worker/network/buffer_pool.h"
+#include "worker/network/input_gate.h"
+#include "worker/network/partition_manager.h"
+
+namespace sluice {
+
+struct DataPlaneOptions {
+  uint32_t buffer_size = 32 * 1024;
+  uint64_t memory_bytes = 64ull << 20;
+  int exclusive_buffers = 2;  // per remote input channel
+  int floating_buffers = 8;   // per input gate
+};
+
+class DataPlane {
+ public:
+  static Result<std::unique_ptr<DataPlane>> Start(const HostPort& listen, const DataPlaneOptions& options,
+                                                  Logger log);
+  ~DataPlane();
+
+  const HostPort& bound() const;
+  const DataPlaneOptions& options() const;
+  // Named in partition requests, so producers can name their consumers.
+  void set_worker_id(const std::string& id);
+  NetworkBufferPool& buffers();
+  PartitionManager& partitions();
+
+  // Receive buffers of an input gate: the exclusive ones of each remote
+  // channel plus the gate's floating ones.
+  Result<std::shared_ptr<LocalBufferPool>> CreateGatePool(int remote_channels, const std::string& what);
+
+  // A channel that reads subpartition `subpartition` of partition `id` from
+  // the worker at `producer_address`, over this worker's one connection to it.
+  std::unique_ptr<InputChannel> CreateRemoteChannel(InputGate* gate, int index, std::string description,
+                                                    const std::string& producer_address,
+                                                    const std::string& producer_worker, const ResultPartitionId& id,
+                                                    int subpartition, std::shared_ptr<LocalBufferPool> gate_pool,
+                                                    const std::string& consumer_task);
+
+  struct Impl;
+
+ private:
+  explicit DataPlane(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice

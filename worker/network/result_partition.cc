@@ -1,0 +1,134 @@
+#include "worker/network/result_partition.h"
+
+namespace sluice {
+
+std::string ResultPartitionId::Key() const {
+  return job_id + "/" + std::to_string(attempt) + "/" + vertex_id + "/" + std::to_string(subtask) + "/" +
+         std::to_string(output_index);
+}
+
+std::string ResultPartitionId::ToString() const {
+  return "output " + std::to_string(output_index) + " of subtask " + std::to_string(subtask) + " of vertex '" +
+         vertex_id + "'";
+}
+
+void Subpartition::Add(PooledBuffer buffer) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    BufferOrEvent entry;
+    entry.buffer = std::move(buffer);
+    queue_.push_back(std::move(entry));
+    ++data_buffers_;
+  }
+  Notify();
+}
+
+void Subpartition::AddEvent(const Event& event) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    BufferOrEvent entry;
+    entry.is_event = true;
+    entry.event = event;
+    queue_.push_back(std::move(entry));
+  }
+  Notify();
+}
+
+// Under the lock, so a reader that detaches is never called afterwards.
+// Listeners only queue a notification (gate or network thread) and never call
+// back into the subpartition.
+void Subpartition::Notify() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (listener_ != nullptr) listener_->OnDataAvailable();
+}
+
+bool Subpartition::Poll(BufferOrEvent* out, int* backlog, bool allow_data) {
+  bool consumed_now = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) return false;
+    if (!allow_data && !queue_.front().is_event) return false;
+    *out = std::move(queue_.front());
+    queue_.pop_front();
+    if (!out->is_event) --data_buffers_;
+    if (backlog != nullptr) *backlog = static_cast<int>(data_buffers_);
+    if (out->is_event && out->event.type == EventType::kEndOfPartition && !consumed_) {
+      consumed_ = true;
+      consumed_now = true;
+    }
+  }
+  if (consumed_now) partition_->OnSubpartitionConsumed();
+  return true;
+}
+
+bool Subpartition::HasData() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !queue_.empty();
+}
+
+Status Subpartition::SetListener(SubpartitionListener* listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (listener_ != nullptr) {
+    return Status::FailedPrecondition("subpartition " + std::to_string(index_) + " of " +
+                                      partition_->id().ToString() + " already has a reader");
+  }
+  listener_ = listener;
+  if (!queue_.empty()) listener->OnDataAvailable();
+  return Status::Ok();
+}
+
+void Subpartition::DetachListener() {
+  std::lock_guard<std::mutex> lock(mu_);
+  listener_ = nullptr;
+}
+
+void Subpartition::Release() {
+  std::deque<BufferOrEvent> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dropped.swap(queue_);
+    data_buffers_ = 0;
+  }
+  // Buffers are recycled here, outside the lock.
+}
+
+size_t Subpartition::queued_buffers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return data_buffers_;
+}
+
+ResultPartition::ResultPartition(ResultPartitionId id, int num_subpartitions, std::shared_ptr<LocalBufferPool> pool,
+                                 ConsumedCallback on_consumed)
+    : id_(std::move(id)), pool_(std::move(pool)), on_consumed_(std::move(on_consumed)),
+      unconsumed_(num_subpartitions) {
+  for (int i = 0; i < num_subpartitions; ++i) subpartitions_.push_back(std::make_unique<Subpartition>(this, i));
+}
+
+void ResultPartition::Fail(const Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failure_.ok()) failure_ = status;
+  }
+  pool_->WakeUp();  // a producer blocked on a buffer sees the failure
+}
+
+Status ResultPartition::failure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failure_;
+}
+
+void ResultPartition::Release() {
+  for (auto& s : subpartitions_) s->Release();
+}
+
+size_t ResultPartition::queued_buffers() const {
+  size_t n = 0;
+  for (const auto& s : subpartitions_) n += s->queued_buffers();
+  return n;
+}
+
+void ResultPartition::OnSubpartitionConsumed() {
+  if (--unconsumed_ == 0 && on_consumed_) on_consumed_(id_);
+}
+
+}  // namespace sluice

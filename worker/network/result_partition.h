@@ -1,0 +1,117 @@
+// The producer side of an edge: one ResultPartition per producing subtask and
+// output edge, with one Subpartition per consuming subtask. Finished buffers
+// and events queue in a subpartition until its one reader (a local channel or
+// a remote connection) takes them.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "worker/network/buffer_pool.h"
+#include "worker/network/event.h"
+
+namespace sluice {
+
+struct ResultPartitionId {
+  std::string job_id;
+  int64_t attempt = 0;
+  std::string vertex_id;
+  int32_t subtask = 0;
+  int32_t output_index = 0;
+
+  std::string Key() const;       // unique on a worker
+  std::string ToString() const;  // for messages
+};
+
+// One queued entry: a data buffer, or an event.
+struct BufferOrEvent {
+  PooledBuffer buffer;
+  bool is_event = false;
+  Event event;
+};
+
+// Told when a subpartition has something new. Called without locks held,
+// from the producer's thread.
+class SubpartitionListener {
+ public:
+  virtual ~SubpartitionListener() = default;
+  virtual void OnDataAvailable() = 0;
+};
+
+class ResultPartition;
+
+class Subpartition {
+ public:
+  Subpartition(ResultPartition* partition, int index) : partition_(partition), index_(index) {}
+
+  // Producer side.
+  void Add(PooledBuffer buffer);
+  void AddEvent(const Event& event);
+
+  // Reader side. Pops the head entry if there is one; *backlog is the number
+  // of data buffers still queued after it.
+  // With allow_data false (a remote reader without credit) only an event at
+  // the head is taken.
+  bool Poll(BufferOrEvent* out, int* backlog, bool allow_data = true);
+  bool HasData() const;
+  // Attaches the one reader; FAILED_PRECONDITION if it already has one.
+  Status SetListener(SubpartitionListener* listener);
+  void DetachListener();
+
+  // Drops everything queued (their buffers go back to the pool).
+  void Release();
+  size_t queued_buffers() const;
+  int index() const { return index_; }
+
+ private:
+  void Notify();
+
+  ResultPartition* partition_;
+  const int index_;
+  mutable std::mutex mu_;
+  std::deque<BufferOrEvent> queue_;
+  size_t data_buffers_ = 0;
+  SubpartitionListener* listener_ = nullptr;
+  bool consumed_ = false;  // its end-of-partition was taken
+};
+
+class ResultPartition {
+ public:
+  using ConsumedCallback = std::function<void(const ResultPartitionId&)>;
+
+  ResultPartition(ResultPartitionId id, int num_subpartitions, std::shared_ptr<LocalBufferPool> pool,
+                  ConsumedCallback on_consumed);
+
+  const ResultPartitionId& id() const { return id_; }
+  int num_subpartitions() const { return static_cast<int>(subpartitions_.size()); }
+  Subpartition& subpartition(int i) { return *subpartitions_[i]; }
+  LocalBufferPool& pool() { return *pool_; }
+
+  // A consumer's failure (its connection broke): the producer fails on its
+  // next write with this status.
+  void Fail(const Status& status);
+  Status failure() const;
+  // Drops all queued data; readers see nothing more.
+  void Release();
+  size_t queued_buffers() const;
+
+ private:
+  friend class Subpartition;
+  void OnSubpartitionConsumed();
+
+  const ResultPartitionId id_;
+  std::vector<std::unique_ptr<Subpartition>> subpartitions_;
+  std::shared_ptr<LocalBufferPool> pool_;
+  ConsumedCallback on_consumed_;
+  std::atomic<int> unconsumed_;
+  mutable std::mutex mu_;
+  Status failure_;
+};
+
+}  // namespace sluice
