@@ -10,6 +10,9 @@
 #include "common/config.h"
 
 namespace sluice {
+
+bool IsJobConfigKey(const std::string& key) { return key.rfind("pipeline.", 0) == 0 && FindConfigKey(key) != nullptr; }
+
 namespace {
 
 struct Input {
@@ -111,6 +114,7 @@ Status Parser::ParseParameters(const YAML::Node& node) {
     }
   }
   for (const auto& [name, value] : options_.parameters) {
+    if (!parameters_.count(name) && IsJobConfigKey(name)) continue;  // a config key, handled apart
     if (!parameters_.count(name)) {
       std::string declared;
       for (const auto& [p, _] : parameters_) declared += (declared.empty() ? "" : ", ") + p;
@@ -302,14 +306,32 @@ Result<proto::JobGraph> Parser::Parse(const std::string& yaml) {
     return Error(e.mark.line + 1, "malformed YAML: " + e.msg);
   }
   if (!root.IsMap()) return Error(1, "a job file must be a YAML map with 'operators'");
-  static const std::set<std::string> kTopLevel = {"name", "parameters", "parallelism", "operators"};
+  static const std::set<std::string> kTopLevel = {"name", "parameters", "parallelism", "config", "operators"};
   for (const auto& kv : root) {
     if (!kTopLevel.count(kv.first.Scalar())) {
       return Error(LineOf(kv.first), "unknown key '" + kv.first.Scalar() +
-                                         "' (known: name, parameters, parallelism, operators)");
+                                         "' (known: name, parameters, parallelism, config, operators)");
     }
   }
   SLUICE_RETURN_IF_ERROR(ParseParameters(root["parameters"]));
+  std::map<std::string, std::string> job_config;
+  if (root["config"]) {
+    const YAML::Node& config = root["config"];
+    if (!config.IsMap()) return Error(LineOf(config), "'config' must be a map of key: value");
+    for (const auto& kv : config) {
+      SLUICE_ASSIGN_OR_RETURN(std::string value, Scalar(kv.second, "config key '" + kv.first.Scalar() + "'"));
+      job_config[kv.first.Scalar()] = value;
+    }
+  }
+  // -D name=value sets a job config key when it names one rather than a parameter.
+  for (const auto& [name, value] : options_.parameters) {
+    if (!parameters_.count(name) && IsJobConfigKey(name)) job_config[name] = value;
+  }
+  for (const auto& [key, value] : job_config) {
+    if (!IsJobConfigKey(key)) {
+      return Status::InvalidArgument(origin_ + ": unknown job config key '" + key + "' (see docs/configuration.md, Job keys)");
+    }
+  }
 
   proto::JobGraph graph;
   std::string name = "job";
@@ -336,6 +358,7 @@ Result<proto::JobGraph> Parser::Parse(const std::string& yaml) {
   }
   SLUICE_ASSIGN_OR_RETURN(graph, BuildGraph(std::move(ops), parallelism));
   graph.set_name(name);
+  for (const auto& [key, value] : job_config) (*graph.mutable_config())[key] = value;
   return graph;
 }
 

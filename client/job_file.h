@@ -19,6 +19,10 @@ struct JobFileOptions {
   int default_parallelism = 0;                      // -p N; 0 = as in the file
 };
 
+// Job-level config keys (job file 'config:' or -D): pipeline.*; later
+// checkpoint.* and restart-strategy.*.
+bool IsJobConfigKey(const std::string& key);
+
 // Errors are INVALID_ARGUMENT (NOT_FOUND for a missing file) and start with
 // "<path>:<line>: ".
 Result<proto::JobGraph> ParseJobFile(const std::string& path, const JobFileOptions& options,

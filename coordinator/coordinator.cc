@@ -187,11 +187,17 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
   };
   std::vector<Deployment> deployments;
   ++job->attempt;
+  const proto::JobGraph& graph = job->graph;
+  std::map<std::string, int> vertex_index;
+  for (int v = 0; v < graph.vertices_size(); ++v) vertex_index[graph.vertices(v).id()] = v;
+  // Slot sharing: subtask i of every vertex sits in slot i.
+  for (int v = 0; v < graph.vertices_size(); ++v) {
+    for (int i = 0; i < graph.vertices(v).parallelism(); ++i) job->subtasks[v][i].worker_id = job->slot_workers[i];
+  }
   for (int v = 0; v < job->graph.vertices_size(); ++v) {
     const auto& vertex = job->graph.vertices(v);
     for (int i = 0; i < vertex.parallelism(); ++i) {
       Subtask& s = job->subtasks[v][i];
-      s.worker_id = job->slot_workers[i];  // slot sharing: subtask i of every vertex in slot i
       s.state = proto::DEPLOYING;
       Deployment d;
       d.worker_id = s.worker_id;
@@ -205,6 +211,45 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
       d.request.set_max_parallelism(job->graph.max_parallelism());
       *d.request.mutable_job_config() = job->graph.config();
       d.request.set_job_name(job->graph.name());
+      // Outputs, numbered in edge order; inputs name the producer's number.
+      for (const auto& e : graph.edges()) {
+        if (e.source() != vertex.id()) continue;
+        const auto& consumer = graph.vertices(vertex_index[e.target()]);
+        auto* out = d.request.add_outputs();
+        out->set_consumer_vertex(e.target());
+        out->set_partitioning(e.partitioning());
+        for (const auto& key : e.key_fields()) {
+          for (int f = 0; f < vertex.output_schema().fields_size(); ++f) {
+            if (vertex.output_schema().fields(f).name() == key) out->add_key_field_indices(f);
+          }
+        }
+        out->set_num_subpartitions(e.partitioning() == proto::FORWARD ? 1 : consumer.parallelism());
+      }
+      for (const auto& e : graph.edges()) {
+        if (e.target() != vertex.id()) continue;
+        int u = vertex_index[e.source()];
+        const auto& producer = graph.vertices(u);
+        *d.request.mutable_input_schema() = producer.output_schema();
+        auto* in = d.request.add_inputs();
+        in->set_producer_vertex(e.source());
+        int output_index = 0;
+        for (const auto& other : graph.edges()) {
+          if (&other == &e) break;
+          if (other.source() == e.source()) ++output_index;
+        }
+        in->set_output_index(output_index);
+        bool forward = e.partitioning() == proto::FORWARD;
+        for (int j = 0; j < producer.parallelism(); ++j) {
+          if (forward && j != i) continue;
+          const std::string& producer_worker = job->subtasks[u][j].worker_id;
+          auto* ch = in->add_channels();
+          ch->set_producer_subtask(j);
+          ch->set_producer_worker_id(producer_worker);
+          ch->set_producer_data_address(workers_[producer_worker].info.data_address());
+          ch->set_local(producer_worker == s.worker_id);
+          ch->set_subpartition(forward ? 0 : i);
+        }
+      }
       deployments.push_back(std::move(d));
     }
   }

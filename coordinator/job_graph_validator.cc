@@ -10,16 +10,6 @@ namespace {
 
 Status Invalid(const std::string& msg) { return Status::InvalidArgument(msg); }
 
-const char* PartitioningName(proto::Partitioning p) {
-  switch (p) {
-    case proto::FORWARD: return "FORWARD";
-    case proto::HASH: return "HASH";
-    case proto::REBALANCE: return "REBALANCE";
-    case proto::BROADCAST: return "BROADCAST";
-    default: return "UNKNOWN";
-  }
-}
-
 // Kahn's algorithm; on a cycle, names one vertex on it.
 Result<std::vector<int>> TopologicalOrder(const proto::JobGraph& graph,
                                           const std::map<std::string, int>& index) {
@@ -99,7 +89,11 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
     std::vector<Schema> input_schemas;
     for (const proto::Edge* e : inputs[v]) {
       const Schema& upstream = outputs[index[e->source()]];
-      input_schemas.push_back(upstream);
+      if (input_schemas.empty()) input_schemas.push_back(upstream);
+      if (upstream != input_schemas[0]) {
+        return Invalid("vertex '" + vertex->id() + "': its inputs have different schemas: " +
+                       input_schemas[0].ToString() + " and " + upstream.ToString() + " (from '" + e->source() + "')");
+      }
       const auto& source = graph->vertices(index[e->source()]);
       std::string name = "edge '" + e->source() + "' -> '" + e->target() + "'";
       if (e->partitioning() == proto::FORWARD && source.parallelism() != vertex->parallelism()) {
@@ -138,15 +132,6 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
     }
   }
 
-  // Records cross vertices only through the network data plane, which is
-  // not built yet: until it is, every edge is refused by name rather than
-  // accepted and left without a channel.
-  for (const auto& e : graph->edges()) {
-    return Invalid("edge '" + e.source() + "' -> '" + e.target() + "' (" +
-                   PartitioningName(e.partitioning()) +
-                   "): edges between vertices need the network data plane, which this version "
-                   "does not have yet; chain the operators into one vertex");
-  }
   return Status::Ok();
 }
 

@@ -12,8 +12,8 @@ namespace sluice {
 // vertex or edge and the problem: empty graph, duplicate or empty ids,
 // parallelism outside 1..max parallelism, dangling edges, cycles, unknown
 // operators or options, a source that is not the head of an input-less
-// vertex, declared output schemas that differ from the inferred ones, and
-// edges the runtime cannot run yet.
+// vertex, inputs of one vertex with different schemas, and declared output
+// schemas that differ from the inferred ones.
 Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallelism,
                         proto::JobGraph* graph);
 

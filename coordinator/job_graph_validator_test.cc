@@ -154,8 +154,24 @@ TEST_F(ValidatorTest, RejectsADeclaredSchemaThatDiffersFromTheInferredOne) {
   ExpectInvalid(g, "vertex 'source': declared output schema");
 }
 
-TEST_F(ValidatorTest, RefusesEdgesUntilTheDataPlaneExists) {
-  ExpectInvalid(TwoVertices(), "edges between vertices need the network data plane");
+TEST_F(ValidatorTest, AcceptsEdgesAndPropagatesSchemas) {
+  proto::JobGraph g = TwoVertices();
+  g.mutable_edges(0)->set_partitioning(proto::HASH);
+  g.mutable_edges(0)->add_key_fields("key");
+  ASSERT_TRUE(Validate(g).ok()) << Validate(g).ToString();
+}
+
+TEST_F(ValidatorTest, RejectsAVertexWhoseInputsDiffer) {
+  proto::JobGraph g = TwoVertices();
+  auto* other = g.add_vertices();
+  other->set_id("other");
+  other->set_parallelism(2);
+  *other->add_operators() = Op("other", "datagen");
+  *other->add_operators() = Op("narrow", "calc", {{"select", "id"}});
+  auto* e = g.add_edges();
+  e->set_source("other");
+  e->set_target("sink");
+  ExpectInvalid(g, "vertex 'sink': its inputs have different schemas");
 }
 
 }  // namespace

@@ -75,6 +75,7 @@ void CoordinatorLink::RunSession() {
       return;
     }
   }
+  if (on_registered_) on_registered_(registered.worker_id());
   {
     std::lock_guard<std::mutex> lock(mu_);
     worker_id_ = registered.worker_id();

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +37,8 @@ class CoordinatorLink {
 
   // The executor whose tasks are reported and cancelled; set before Start().
   void set_executor(TaskExecutor* executor) { executor_ = executor; }
+  // Called with the worker id each time the worker registers.
+  void set_on_registered(std::function<void(const std::string&)> f) { on_registered_ = std::move(f); }
   void Start();
   void Stop();
 
@@ -53,6 +56,7 @@ class CoordinatorLink {
   const int64_t retry_interval_ms_;
   Logger log_;
   TaskExecutor* executor_ = nullptr;
+  std::function<void(const std::string&)> on_registered_;
   std::shared_ptr<grpc::Channel> channel_;
 
   std::mutex mu_;

@@ -9,7 +9,7 @@
 #include "common/logging.h"
 #include "common/net_address.h"
 #include "worker/coordinator_link.h"
-#include "worker/network/data_listener.h"
+#include "worker/network/data_plane.h"
 #include "worker/task_executor.h"
 #include "worker/task_service_impl.h"
 
@@ -62,17 +62,30 @@ int main(int argc, char** argv) {
   auto data = ParseHostPort(config->GetString("worker.data-address"));
   if (!data.ok()) return Fail(data.status().message());
 
-  auto listener = DataListener::Bind(*data);
-  if (!listener.ok()) return Fail(listener.status().message());
+  DataPlaneOptions network;
+  auto memory = config->GetBytes("network.memory");
+  auto buffer_size = config->GetBytes("network.buffer-size");
+  auto exclusive = config->GetInt("network.exclusive-buffers");
+  auto floating = config->GetInt("network.floating-buffers");
+  for (const Status& s : {memory.status(), buffer_size.status(), exclusive.status(), floating.status()}) {
+    if (!s.ok()) return Fail(s.message());
+  }
+  if (*exclusive < 1 || *floating < 0) return Fail("network.exclusive-buffers must be >= 1 and network.floating-buffers >= 0");
+  network.memory_bytes = static_cast<uint64_t>(*memory);
+  network.buffer_size = static_cast<uint32_t>(*buffer_size);
+  network.exclusive_buffers = static_cast<int>(*exclusive);
+  network.floating_buffers = static_cast<int>(*floating);
+  auto data_plane = DataPlane::Start(*data, network, log);
+  if (!data_plane.ok()) return Fail(data_plane.status().message());
 
   WorkerIdentity identity;
   identity.slots = static_cast<int>(*slot_count);
-  identity.data_address = (*listener)->bound().ToString();
+  identity.data_address = (*data_plane)->bound().ToString();
   // The link is created before the executor so the executor's tasks can
   // report through it; it learns the rpc address once the server is bound.
   std::unique_ptr<CoordinatorLink> link;
   TaskExecutor executor(
-      identity.slots, OperatorRegistry::Builtin(),
+      identity.slots, OperatorRegistry::Builtin(), data_plane->get(),
       [&link](const proto::TaskId& id, proto::TaskState state, const std::string& failure,
               const proto::TaskMetrics& metrics) {
         if (link) link->ReportTaskState(id, state, failure, metrics);
@@ -90,6 +103,7 @@ int main(int argc, char** argv) {
 
   link = std::make_unique<CoordinatorLink>(coordinator_address->ToString(), identity, *retry, log);
   link->set_executor(&executor);
+  link->set_on_registered([plane = data_plane->get()](const std::string& id) { plane->set_worker_id(id); });
   link->Start();
   log->info("worker serving on {} (data {}), {} slots, coordinator {}", identity.rpc_address,
             identity.data_address, identity.slots, coordinator_address->ToString());

@@ -1,6 +1,12 @@
 #include "worker/task.h"
 
+#include <chrono>
+#include <map>
+
 #include "common/catalog/graph_schema.h"
+#include "common/config.h"
+#include "worker/network/data_plane.h"
+#include "worker/network/record_span.h"
 
 namespace sluice {
 namespace {
@@ -39,7 +45,25 @@ class DiscardCollector final : public Collector {
   void Collect(const RowView&) override {}
 };
 
+// Every output edge gets every row the chain emits.
+class FanOutCollector final : public Collector {
+ public:
+  explicit FanOutCollector(std::vector<Collector*> targets) : targets_(std::move(targets)) {}
+  void Collect(const RowView& row) override {
+    for (Collector* t : targets_) t->Collect(row);
+  }
+
+ private:
+  std::vector<Collector*> targets_;
+};
+
 constexpr size_t kBatchRows = 1024;
+constexpr uint32_t kMaxRecordBytes = 16u << 20;  // bounds a channel's scratch memory
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -51,15 +75,41 @@ Task::~Task() {
   Join();
 }
 
-Result<std::unique_ptr<Task>> Task::Create(const proto::TaskId& id, const proto::Vertex& vertex,
-                                           const OperatorRegistry& registry, StateListener listener,
-                                           Logger log) {
-  std::unique_ptr<Task> task(new Task(id, std::move(listener), log));
-  if (vertex.operators_size() < 2) {
-    return Status::InvalidArgument("vertex '" + vertex.id() + "' needs a source and at least one more operator");
+std::string Task::Name() const {
+  return "subtask " + std::to_string(id_.subtask()) + " of '" + id_.vertex_id() + "'";
+}
+
+Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& request, const OperatorRegistry& registry,
+                                           DataPlane* data_plane, StateListener listener, Logger log) {
+  std::unique_ptr<Task> task(new Task(request.task(), std::move(listener), std::move(log)));
+  auto flush = request.job_config().find("pipeline.flush-timeout");
+  if (flush != request.job_config().end()) {
+    auto ms = ParseDurationMs(flush->second);
+    if (!ms.ok() || *ms < 0) {
+      return Status::InvalidArgument("pipeline.flush-timeout: '" + flush->second + "' is not a duration");
+    }
+    task->flush_timeout_ms_ = *ms;
+  }
+  if ((request.inputs_size() > 0 || request.outputs_size() > 0) && data_plane == nullptr) {
+    return Status::FailedPrecondition("a task with inputs or outputs needs the data plane");
+  }
+  SLUICE_RETURN_IF_ERROR(task->BuildChain(request, registry, data_plane));
+  SLUICE_RETURN_IF_ERROR(task->BuildInputs(request, data_plane));
+  return task;
+}
+
+Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorRegistry& registry,
+                        DataPlane* data_plane) {
+  const proto::Vertex& vertex = request.vertex();
+  if (vertex.operators_size() == 0) return Status::InvalidArgument("vertex '" + vertex.id() + "' has no operators");
+  bool is_source = registry.IsSource(vertex.operators(0).type());
+  if (is_source == (request.inputs_size() > 0)) {
+    return Status::InvalidArgument("vertex '" + vertex.id() + "': " +
+                                   (is_source ? "a source vertex cannot have inputs" : "'" +
+                                                vertex.operators(0).type() + "' is not a source and the vertex has no inputs"));
   }
   std::vector<OperatorSetup> setups;
-  Schema input;
+  Schema input = is_source ? Schema() : SchemaFromProto(request.input_schema());
   for (const auto& op : vertex.operators()) {
     OperatorSetup setup;
     setup.id = op.id();
@@ -67,46 +117,115 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::TaskId& id, const proto:
     setup.options = OptionsFromProto(op);
     setup.input = input;
     setup.output = SchemaFromProto(op.output_schema());
-    setup.subtask = id.subtask();
+    setup.subtask = id_.subtask();
     setup.parallelism = vertex.parallelism();
-    setup.log = log;
+    setup.log = log_;
     input = setup.output;
     setups.push_back(std::move(setup));
   }
-  auto source = registry.CreateSource(setups[0]);
-  if (!source.ok()) return source.status();
-  task->source_ = std::move(*source);
-  for (size_t i = 1; i < setups.size(); ++i) {
+  size_t first_operator = 0;
+  if (is_source) {
+    auto source = registry.CreateSource(setups[0]);
+    if (!source.ok()) return source.status();
+    source_ = std::move(*source);
+    first_operator = 1;
+  }
+  for (size_t i = first_operator; i < setups.size(); ++i) {
     auto op = registry.CreateOperator(setups[i]);
     if (!op.ok()) return op.status();
-    task->operators_.push_back(std::move(*op));
+    operators_.push_back(std::move(*op));
   }
+
+  // Output edges: one partition each, registered so consumers can find it.
+  for (int k = 0; k < request.outputs_size(); ++k) {
+    const auto& out = request.outputs(k);
+    ResultPartitionId pid{id_.job_id(), id_.attempt(), id_.vertex_id(), id_.subtask(), k};
+    const auto& o = data_plane->options();
+    size_t buffers = static_cast<size_t>(out.num_subpartitions()) * o.exclusive_buffers + o.floating_buffers;
+    auto pool = LocalBufferPool::Create(&data_plane->buffers(), buffers,
+                                        Name() + " output to '" + out.consumer_vertex() + "'");
+    if (!pool.ok()) return pool.status();
+    PartitionManager* manager = &data_plane->partitions();
+    auto partition = std::make_shared<ResultPartition>(
+        pid, out.num_subpartitions(), std::move(*pool),
+        [manager](const ResultPartitionId& consumed) { manager->OnConsumed(consumed); });
+    RecordWriter::Options options;
+    options.partitioning = out.partitioning();
+    for (int f : out.key_field_indices()) options.key_fields.push_back(static_cast<size_t>(f));
+    options.max_parallelism = request.max_parallelism() > 0 ? request.max_parallelism() : 128;
+    options.subtask = id_.subtask();
+    options.flush_every_record = flush_timeout_ms_ == 0;
+    writers_.push_back(std::make_unique<RecordWriter>(partition, options, SchemaFromProto(vertex.output_schema()),
+                                                      &cancelled_, &counters_.backpressured_ns));
+    manager->Register(partition);
+  }
+
   // Wire the chain back to front. The task's output is what leaves the last
-  // operator, or, when that is a sink, what enters it.
-  bool ends_in_sink = setups.back().output.empty();
-  auto& c = task->counters_;
+  // operator into the writers, or, when that is a sink, what enters it.
   auto add = [&](std::unique_ptr<Collector> collector) {
-    task->collectors_.push_back(std::move(collector));
-    return task->collectors_.back().get();
+    collectors_.push_back(std::move(collector));
+    return collectors_.back().get();
   };
-  Collector* end = ends_in_sink ? add(std::make_unique<DiscardCollector>())
-                                : add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, nullptr));
-  size_t n = task->operators_.size();
-  task->outputs_.assign(n, nullptr);
-  Collector* feed = nullptr;
-  for (size_t i = n; i-- > 0;) {
-    task->outputs_[i] = (i + 1 == n) ? end : feed;
-    feed = add(std::make_unique<ChainCollector>(task->operators_[i].get(), task->outputs_[i]));
-    if (i + 1 == n && ends_in_sink) {
-      feed = add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, feed));
-    }
+  auto& c = counters_;
+  bool ends_in_sink = writers_.empty();
+  Collector* end;
+  if (ends_in_sink) {
+    end = add(std::make_unique<DiscardCollector>());
+  } else {
+    std::vector<Collector*> targets;
+    for (auto& w : writers_) targets.push_back(w.get());
+    Collector* fan = targets.size() == 1 ? targets[0] : add(std::make_unique<FanOutCollector>(targets));
+    end = add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, fan));
   }
-  task->head_ = add(std::make_unique<CountingCollector>(&c.records_in, &c.bytes_in, feed));
-  return task;
+  size_t n = operators_.size();
+  outputs_.assign(n, nullptr);
+  Collector* feed = end;
+  for (size_t i = n; i-- > 0;) {
+    outputs_[i] = (i + 1 == n) ? end : feed;
+    feed = add(std::make_unique<ChainCollector>(operators_[i].get(), outputs_[i]));
+    if (i + 1 == n && ends_in_sink) feed = add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, feed));
+  }
+  head_ = add(std::make_unique<CountingCollector>(&c.records_in, &c.bytes_in, feed));
+  return Status::Ok();
+}
+
+Status Task::BuildInputs(const proto::DeployTaskRequest& request, DataPlane* data_plane) {
+  std::string consumer = id_.vertex_id() + "#" + std::to_string(id_.subtask());
+  for (const auto& in : request.inputs()) {
+    auto gate = std::make_unique<InputGate>(&wakeup_);
+    int remote = 0;
+    for (const auto& ch : in.channels()) remote += ch.local() ? 0 : 1;
+    auto pool = data_plane->CreateGatePool(remote, Name() + " input from '" + in.producer_vertex() + "'");
+    if (!pool.ok()) return pool.status();
+    for (int i = 0; i < in.channels_size(); ++i) {
+      const auto& ch = in.channels(i);
+      ResultPartitionId pid{id_.job_id(), id_.attempt(), in.producer_vertex(), ch.producer_subtask(),
+                            in.output_index()};
+      std::string description = "channel from subtask " + std::to_string(ch.producer_subtask()) + " of '" +
+                                in.producer_vertex() + "' on worker " + ch.producer_worker_id() + " (" +
+                                ch.producer_data_address() + ") to " + Name();
+      if (ch.local()) {
+        gate->AddChannel(std::make_unique<LocalInputChannel>(gate.get(), i, description, &data_plane->partitions(),
+                                                             pid, ch.subpartition()));
+      } else {
+        gate->AddChannel(data_plane->CreateRemoteChannel(gate.get(), i, description, ch.producer_data_address(),
+                                                         ch.producer_worker_id(), pid, ch.subpartition(), *pool,
+                                                         consumer));
+      }
+    }
+    gate_pools_.push_back(std::move(*pool));
+    gates_.push_back(std::move(gate));
+  }
+  return Status::Ok();
 }
 
 void Task::Start() {
   thread_ = std::thread([this] { Run(); });
+}
+
+void Task::Cancel() {
+  cancelled_.store(true, std::memory_order_relaxed);
+  wakeup_.Signal();
 }
 
 void Task::Join() {
@@ -119,6 +238,9 @@ proto::TaskMetrics Task::Metrics() const {
   m.set_records_out(counters_.records_out.load(std::memory_order_relaxed));
   m.set_bytes_in(counters_.bytes_in.load(std::memory_order_relaxed));
   m.set_bytes_out(counters_.bytes_out.load(std::memory_order_relaxed));
+  m.set_buffers_queued_in(counters_.buffers_queued_in.load(std::memory_order_relaxed));
+  m.set_buffers_queued_out(counters_.buffers_queued_out.load(std::memory_order_relaxed));
+  m.set_backpressured_ms(counters_.backpressured_ns.load(std::memory_order_relaxed) / 1000000);
   return m;
 }
 
@@ -128,11 +250,15 @@ void Task::Report(proto::TaskState state, const std::string& failure) {
 }
 
 void Task::Run() {
-  Status result = RunChain();
+  Status result;
+  for (auto& g : gates_) g->Start();
+  result = source_ ? RunSource() : RunInputs();
+  for (auto& g : gates_) g->Close();
   if (cancelled_.load()) {
     Report(proto::TASK_CANCELED);
   } else if (!result.ok()) {
-    log_->warn("task {}/{}#{} failed: {}", id_.job_id(), id_.vertex_id(), id_.subtask(), result.message());
+    log_->warn("task {} {} failed: {}", id_.job_id(), Name(), result.message());
+    for (auto& w : writers_) w->partition().Fail(result);
     Report(proto::TASK_FAILED, result.message());
   } else {
     Report(proto::TASK_FINISHED);
@@ -143,25 +269,142 @@ void Task::Run() {
   done_.store(true);
 }
 
-Status Task::RunChain() {
+Status Task::CheckFailures() const {
+  if (source_) SLUICE_RETURN_IF_ERROR(source_->failure());
+  for (const auto& op : operators_) SLUICE_RETURN_IF_ERROR(op->failure());
+  for (const auto& w : writers_) SLUICE_RETURN_IF_ERROR(w->failure());
+  for (const auto& g : gates_) SLUICE_RETURN_IF_ERROR(g->failure());
+  return Status::Ok();
+}
+
+void Task::MaybeFlush(bool force) {
+  int64_t now = NowMs();
+  if (!force && now - last_flush_ms_ < flush_timeout_ms_) return;
+  last_flush_ms_ = now;
+  int64_t out = 0, in = 0;
+  for (auto& w : writers_) {
+    w->Flush();
+    out += static_cast<int64_t>(w->partition().queued_buffers());
+  }
+  for (auto& g : gates_) in += static_cast<int64_t>(g->queued_buffers());
+  counters_.buffers_queued_out.store(out, std::memory_order_relaxed);
+  counters_.buffers_queued_in.store(in, std::memory_order_relaxed);
+}
+
+Status Task::RunSource() {
   SLUICE_RETURN_IF_ERROR(source_->Open());
   for (auto& op : operators_) SLUICE_RETURN_IF_ERROR(op->Open());
   Report(proto::TASK_RUNNING);
-
   bool done = false;
   while (!done) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
     SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, kBatchRows, &done));
-    SLUICE_RETURN_IF_ERROR(source_->failure());
-    for (auto& op : operators_) SLUICE_RETURN_IF_ERROR(op->failure());
+    SLUICE_RETURN_IF_ERROR(CheckFailures());
+    MaybeFlush(false);
   }
-  // End of input: finish operators front to back, so what one emits on
-  // finishing reaches the next before that one finishes.
+  return FinishChain();
+}
+
+// End of input: operators finish front to back, so what one emits on
+// finishing reaches the next before that one finishes; then every consumer
+// gets end-of-partition.
+Status Task::FinishChain() {
   for (size_t i = 0; i < operators_.size(); ++i) {
     SLUICE_RETURN_IF_ERROR(operators_[i]->Finish(*outputs_[i]));
     SLUICE_RETURN_IF_ERROR(operators_[i]->failure());
   }
-  return Status::Ok();
+  for (auto& w : writers_) w->BroadcastEvent(Event::EndOfPartition());
+  MaybeFlush(true);
+  return CheckFailures();
+}
+
+Status Task::RunInputs() {
+  for (auto& op : operators_) SLUICE_RETURN_IF_ERROR(op->Open());
+  Report(proto::TASK_RUNNING);
+
+  struct ChannelState {
+    RecordSpanReader reader{kMaxRecordBytes};
+    bool ended = false;
+    int64_t watermark = INT64_MIN;
+  };
+  std::vector<std::vector<ChannelState>> channels;
+  size_t open_channels = 0;
+  for (auto& g : gates_) {
+    channels.emplace_back(g->num_channels());
+    open_channels += g->num_channels();
+  }
+  int64_t watermark = INT64_MIN;
+  std::map<int64_t, size_t> barriers;  // checkpoint id -> channels that delivered it
+  size_t next_gate = 0;
+
+  while (open_channels > 0) {
+    if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
+    SLUICE_RETURN_IF_ERROR(CheckFailures());
+    BufferOrEvent entry;
+    int ch = -1;
+    size_t g = 0;
+    bool got = false;
+    for (size_t k = 0; k < gates_.size() && !got; ++k) {
+      g = (next_gate + k) % gates_.size();
+      got = gates_[g]->PollNext(&entry, &ch);
+    }
+    next_gate = (g + 1) % gates_.size();
+    if (!got) {
+      int64_t wait = flush_timeout_ms_ > 0 ? std::max<int64_t>(1, flush_timeout_ms_ - (NowMs() - last_flush_ms_)) : 50;
+      wakeup_.Wait(std::min<int64_t>(wait, 50));
+      MaybeFlush(false);
+      continue;
+    }
+    ChannelState& state = channels[g][ch];
+    if (!entry.is_event) {
+      const Buffer& b = entry.buffer.get();
+      state.reader.SetBuffer(b.data, b.size);
+      const uint8_t* record;
+      uint32_t size;
+      while (true) {
+        auto next = state.reader.Next(&record, &size);
+        if (!next.ok()) return next.status().WithPrefix(gates_[g]->channel(ch).description());
+        if (!*next) break;
+        head_->Collect(RowView(record));
+      }
+      entry.buffer.Release();  // credit goes back to the sender
+    } else {
+      const Event& e = entry.event;
+      if (e.type == EventType::kEndOfPartition) {
+        if (state.reader.has_partial()) {
+          return Status::Internal(gates_[g]->channel(ch).description() + ": stream ended inside a record");
+        }
+        state.ended = true;
+        --open_channels;
+        gates_[g]->channel(ch).Close();
+      } else if (e.type == EventType::kWatermark) {
+        state.watermark = std::max(state.watermark, e.watermark_ms);
+      } else if (e.type == EventType::kCheckpointBarrier) {
+        // Without checkpoints yet, a barrier is passed on once every open
+        // channel has delivered it.
+        if (++barriers[e.checkpoint_id] == open_channels) {
+          barriers.erase(e.checkpoint_id);
+          for (auto& w : writers_) w->BroadcastEvent(e);
+        }
+      }
+      // The task's watermark is the minimum over channels still open.
+      if (e.type != EventType::kCheckpointBarrier) {
+        int64_t min = INT64_MAX;
+        for (const auto& gate : channels) {
+          for (const auto& c : gate) {
+            if (!c.ended) min = std::min(min, c.watermark);
+          }
+        }
+        if (min != INT64_MAX && min > watermark) {
+          watermark = min;
+          for (auto& w : writers_) w->BroadcastEvent(Event::Watermark(watermark));
+        }
+      }
+    }
+    SLUICE_RETURN_IF_ERROR(CheckFailures());
+    MaybeFlush(false);
+  }
+  return FinishChain();
 }
 
 }  // namespace sluice

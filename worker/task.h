@@ -1,5 +1,8 @@
-// One subtask of a vertex: a thread that runs the vertex's operator chain
-// from its source to its sink and reports its state changes.
+// One subtask of a vertex: a thread that runs the vertex's operator chain.
+// A source task drives its chain from the source; any other task reads its
+// input gates. Either way the chain ends in a sink or in record writers, one
+// per output edge. The thread is a mailbox loop: input, flush timer and
+// cancellation are handled between batches, so operators need no locks.
 #pragma once
 
 #include <atomic>
@@ -10,17 +13,24 @@
 #include <vector>
 
 #include "common/logging.h"
-#include "proto/job.pb.h"
+#include "proto/task_service.pb.h"
+#include "worker/network/input_gate.h"
 #include "worker/operators/operator.h"
 #include "worker/operators/operator_registry.h"
+#include "worker/record_writer.h"
 
 namespace sluice {
+
+class DataPlane;
 
 struct TaskMetricsCounters {
   std::atomic<int64_t> records_in{0};
   std::atomic<int64_t> records_out{0};
   std::atomic<int64_t> bytes_in{0};
   std::atomic<int64_t> bytes_out{0};
+  std::atomic<int64_t> backpressured_ns{0};
+  std::atomic<int64_t> buffers_queued_in{0};
+  std::atomic<int64_t> buffers_queued_out{0};
 };
 
 class Task {
@@ -29,37 +39,55 @@ class Task {
   using StateListener = std::function<void(const proto::TaskId&, proto::TaskState, const std::string& failure,
                                            const proto::TaskMetrics&)>;
 
-  // Builds every operator of the vertex's chain; a bad chain fails here,
-  // before any thread starts.
-  static Result<std::unique_ptr<Task>> Create(const proto::TaskId& id, const proto::Vertex& vertex,
-                                              const OperatorRegistry& registry, StateListener listener,
-                                              Logger log);
+  // Builds the operators, reserves network buffers and creates the task's
+  // partitions and channels; a bad chain or too little network memory fails
+  // here, before any thread starts. `data_plane` may be null for a task with
+  // neither inputs nor outputs.
+  static Result<std::unique_ptr<Task>> Create(const proto::DeployTaskRequest& request,
+                                              const OperatorRegistry& registry, DataPlane* data_plane,
+                                              StateListener listener, Logger log);
   ~Task();  // cancels and joins
 
   void Start();
   // Asks the task to stop; returns at once.
-  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  void Cancel();
   void Join();
 
   const proto::TaskId& id() const { return id_; }
   bool done() const { return done_.load(); }
   proto::TaskState state() const { return state_.load(); }
+  // Counters only; rates are the executor's business.
   proto::TaskMetrics Metrics() const;
 
  private:
   Task(proto::TaskId id, StateListener listener, Logger log);
+  Status BuildChain(const proto::DeployTaskRequest& request, const OperatorRegistry& registry, DataPlane* data_plane);
+  Status BuildInputs(const proto::DeployTaskRequest& request, DataPlane* data_plane);
   void Run();
-  Status RunChain();
+  Status RunSource();
+  Status RunInputs();
+  Status CheckFailures() const;
+  void MaybeFlush(bool force);
+  Status FinishChain();
   void Report(proto::TaskState state, const std::string& failure = "");
+  std::string Name() const;
 
   const proto::TaskId id_;
   StateListener listener_;
   Logger log_;
+  int64_t flush_timeout_ms_ = 10;
+  int64_t last_flush_ms_ = 0;
+
   std::unique_ptr<SourceOperator> source_;
   std::vector<std::unique_ptr<Operator>> operators_;
   std::vector<std::unique_ptr<Collector>> collectors_;
   std::vector<Collector*> outputs_;  // operator i emits into outputs_[i]
-  Collector* head_ = nullptr;        // where the source emits
+  Collector* head_ = nullptr;        // where input rows enter the chain
+  std::vector<std::unique_ptr<RecordWriter>> writers_;
+  Wakeup wakeup_;
+  std::vector<std::unique_ptr<InputGate>> gates_;
+  std::vector<std::shared_ptr<LocalBufferPool>> gate_pools_;
+
   TaskMetricsCounters counters_;
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> done_{false};

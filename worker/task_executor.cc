@@ -1,11 +1,16 @@
 #include "worker/task_executor.h"
 
 #include <algorithm>
+#include <chrono>
+
+#include "worker/network/data_plane.h"
 
 namespace sluice {
 
-TaskExecutor::TaskExecutor(int slots, OperatorRegistry registry, Task::StateListener listener, Logger log)
-    : slots_(slots), registry_(std::move(registry)), listener_(std::move(listener)), log_(std::move(log)) {}
+TaskExecutor::TaskExecutor(int slots, OperatorRegistry registry, DataPlane* data_plane, Task::StateListener listener,
+                           Logger log)
+    : slots_(slots), registry_(std::move(registry)), data_plane_(data_plane), listener_(std::move(listener)),
+      log_(std::move(log)) {}
 
 TaskExecutor::~TaskExecutor() {
   std::vector<std::unique_ptr<Task>> tasks;
@@ -39,7 +44,7 @@ Status TaskExecutor::Deploy(const proto::DeployTaskRequest& request) {
                                        " slots, all holding a subtask of vertex '" + id.vertex_id() + "'");
     }
   }
-  auto task = Task::Create(id, request.vertex(), registry_, listener_, log_);
+  auto task = Task::Create(request, registry_, data_plane_, listener_, log_);
   if (!task.ok()) return task.status();
   log_->info("deploying job {} vertex '{}' subtask {}/{} (attempt {})", id.job_id(), id.vertex_id(),
              id.subtask(), request.vertex().parallelism(), id.attempt());
@@ -59,6 +64,9 @@ int TaskExecutor::CancelJob(const std::string& job_id) {
     }
   }
   if (n > 0) log_->info("cancelling {} tasks of job {}", n, job_id);
+  // Data of the cancelled attempt is worthless: drop it, and fail consumers
+  // still waiting for a partition that will never come.
+  if (data_plane_ != nullptr) data_plane_->partitions().ReleaseJob(job_id, Status::Cancelled("job " + job_id + " was cancelled"));
   return n;
 }
 
@@ -75,13 +83,28 @@ void TaskExecutor::ReapLocked() {
 std::vector<proto::TaskReport> TaskExecutor::Reports() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<proto::TaskReport> reports;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::map<std::string, Previous> current;
   for (const auto& t : tasks_) {
     proto::TaskReport r;
     *r.mutable_task() = t->id();
     r.set_state(t->state());
-    *r.mutable_metrics() = t->Metrics();
+    proto::TaskMetrics m = t->Metrics();
+    std::string key = t->id().ShortDebugString();
+    Previous p{now, m.records_in(), m.records_out(), static_cast<double>(m.backpressured_ms())};
+    auto prev = previous_.find(key);
+    if (prev != previous_.end() && now > prev->second.at_ms) {
+      double seconds = (now - prev->second.at_ms) / 1000.0;
+      m.set_records_in_per_second((m.records_in() - prev->second.records_in) / seconds);
+      m.set_records_out_per_second((m.records_out() - prev->second.records_out) / seconds);
+      m.set_backpressured_ms_per_second((p.backpressured_ms - prev->second.backpressured_ms) / seconds);
+    }
+    current[key] = p;
+    *r.mutable_metrics() = m;
     reports.push_back(std::move(r));
   }
+  previous_ = std::move(current);
   ReapLocked();
   return reports;
 }

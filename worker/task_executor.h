@@ -15,9 +15,12 @@
 
 namespace sluice {
 
+class DataPlane;
+
 class TaskExecutor {
  public:
-  TaskExecutor(int slots, OperatorRegistry registry, Task::StateListener listener, Logger log);
+  // `data_plane` may be null only where no task has inputs or outputs.
+  TaskExecutor(int slots, OperatorRegistry registry, DataPlane* data_plane, Task::StateListener listener, Logger log);
   ~TaskExecutor();  // cancels and joins every task
 
   // Builds and starts the task. INVALID_ARGUMENT if its chain cannot be
@@ -35,8 +38,16 @@ class TaskExecutor {
  private:
   void ReapLocked();
 
+  struct Previous {  // last report's counters, for rates
+    int64_t at_ms = 0;
+    int64_t records_in = 0, records_out = 0;
+    double backpressured_ms = 0;
+  };
+
   const int slots_;
   const OperatorRegistry registry_;
+  DataPlane* data_plane_;
+  std::map<std::string, Previous> previous_;
   Task::StateListener listener_;
   Logger log_;
   std::mutex mu_;

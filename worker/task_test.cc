@@ -51,22 +51,22 @@ struct Recorder {
   }
 };
 
-proto::TaskId Id() {
-  proto::TaskId id;
-  id.set_job_id("job");
-  id.set_vertex_id("gen");
-  id.set_attempt(1);
-  return id;
+proto::DeployTaskRequest Deploy(proto::Vertex vertex) {
+  proto::DeployTaskRequest r;
+  r.mutable_task()->set_job_id("job");
+  r.mutable_task()->set_vertex_id(vertex.id());
+  r.mutable_task()->set_attempt(1);
+  *r.mutable_vertex() = std::move(vertex);
+  return r;
 }
 
 TEST(TaskTest, RunsABoundedChainToFinishedAndCountsRows) {
   auto dir = std::filesystem::temp_directory_path() / ("sluice-task-" + std::to_string(getpid()));
   Recorder rec;
-  auto task = Task::Create(Id(),
-                           Chain({Op("gen", "datagen", {{"events", "1000"}}),
+  auto task = Task::Create(Deploy(Chain({Op("gen", "datagen", {{"events", "1000"}}),
                                   Op("odd", "calc", {{"where", "id % 2 = 1"}}),
-                                  Op("out", "file-sink", {{"path", dir.string()}})}),
-                           OperatorRegistry::Builtin(), rec.Listener(),
+                                  Op("out", "file-sink", {{"path", dir.string()}})})),
+                           OperatorRegistry::Builtin(), nullptr, rec.Listener(),
                            MakeLogger("task-test", spdlog::level::warn));
   ASSERT_TRUE(task.ok()) << task.status().ToString();
   (*task)->Start();
@@ -83,12 +83,13 @@ TEST(TaskTest, RunsABoundedChainToFinishedAndCountsRows) {
 
 TEST(TaskTest, CancelStopsAnUnboundedSourceQuickly) {
   Recorder rec;
-  auto task = Task::Create(Id(), Chain({Op("gen", "datagen"), Op("out", "blackhole")}),
-                           OperatorRegistry::Builtin(), rec.Listener(),
+  auto task = Task::Create(Deploy(Chain({Op("gen", "datagen"), Op("out", "blackhole")})),
+                           OperatorRegistry::Builtin(), nullptr, rec.Listener(),
                            MakeLogger("task-test", spdlog::level::warn));
   ASSERT_TRUE(task.ok());
   (*task)->Start();
-  while ((*task)->state() != proto::TASK_RUNNING) std::this_thread::yield();
+  while ((*task)->Metrics().records_in() == 0) std::this_thread::yield();
+  EXPECT_EQ((*task)->state(), proto::TASK_RUNNING);
   auto start = std::chrono::steady_clock::now();
   (*task)->Cancel();
   (*task)->Join();
@@ -99,10 +100,9 @@ TEST(TaskTest, CancelStopsAnUnboundedSourceQuickly) {
 
 TEST(TaskTest, ASinkThatCannotOpenFailsTheTaskWithTheReason) {
   Recorder rec;
-  auto task = Task::Create(Id(),
-                           Chain({Op("gen", "datagen", {{"events", "10"}}),
-                                  Op("out", "file-sink", {{"path", "/proc/no-such-place/out"}})}),
-                           OperatorRegistry::Builtin(), rec.Listener(),
+  auto task = Task::Create(Deploy(Chain({Op("gen", "datagen", {{"events", "10"}}),
+                                  Op("out", "file-sink", {{"path", "/proc/no-such-place/out"}})})),
+                           OperatorRegistry::Builtin(), nullptr, rec.Listener(),
                            MakeLogger("task-test", spdlog::level::off));
   ASSERT_TRUE(task.ok());
   (*task)->Start();
@@ -117,10 +117,10 @@ TEST(TaskTest, AChainWithoutASourceIsRefusedBeforeStarting) {
   v.set_parallelism(1);
   *v.add_operators() = Op("c", "calc");
   *v.add_operators() = Op("out", "blackhole");
-  auto task = Task::Create(Id(), v, OperatorRegistry::Builtin(), nullptr,
+  auto task = Task::Create(Deploy(v), OperatorRegistry::Builtin(), nullptr, nullptr,
                            MakeLogger("task-test", spdlog::level::off));
   ASSERT_FALSE(task.ok());
-  EXPECT_THAT(task.status().message(), HasSubstr("'calc' is not a source"));
+  EXPECT_THAT(task.status().message(), HasSubstr("'calc' is not a source and the vertex has no inputs"));
 }
 
 }  // namespace

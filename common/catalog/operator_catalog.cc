@@ -196,6 +196,28 @@ OperatorSignature CalcSignature() {
   return sig;
 }
 
+OperatorSignature KeyedCountSignature() {
+  OperatorSignature sig;
+  sig.type = "keyed-count";
+  sig.role = OperatorRole::kTransform;
+  sig.description = "Counts rows per key over a bounded input; emits (key fields..., count) at its end.";
+  sig.options = {{"key", true, "Key fields (a list)."}};
+  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    Schema output;
+    for (const auto& name : o.GetList("key")) {
+      auto index = in[0].IndexOf(name);
+      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + in[0].ToString());
+      if (output.IndexOf(name)) return Status::InvalidArgument("key field '" + name + "' is named twice");
+      output.Add(in[0].field(*index));
+    }
+    if (output.empty()) return Status::InvalidArgument("option 'key' names no field");
+    if (output.IndexOf("count")) return Status::InvalidArgument("a key field is named 'count', like the output");
+    output.Add({"count", FieldType::kInt64, false, 0});
+    return output;
+  };
+  return sig;
+}
+
 OperatorSignature SinkSignature(std::string type, std::string description,
                                 std::vector<OptionSpec> options) {
   OperatorSignature sig;
@@ -215,6 +237,7 @@ OperatorCatalog OperatorCatalog::Builtin() {
   OperatorCatalog catalog;
   catalog.Add(DatagenSignature());
   catalog.Add(CalcSignature());
+  catalog.Add(KeyedCountSignature());
   catalog.Add(SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                             {{"path", true, "Output directory, created if missing."}}));
   catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));

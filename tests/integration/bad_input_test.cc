@@ -100,7 +100,7 @@ TEST_F(BadInputTest, MissingJobFileAndUnknownOptions) {
                    "the job declares no parameter 'nope'");
 }
 
-TEST_F(BadInputTest, EdgesBeforeTheDataPlaneAreRefusedByTheCoordinator) {
+TEST_F(BadInputTest, AHashEdgeOnAnUnknownFieldIsRefusedByTheCoordinator) {
   std::string path = WriteJob("edge.yaml", R"(
 parallelism: 2
 operators:
@@ -109,9 +109,9 @@ operators:
     events: 10
   - id: out
     type: blackhole
-    input: {from: gen, partition: hash, key: key}
+    input: {from: gen, partition: hash, key: colour}
 )");
-  ExpectCleanError(cluster_->Cli({"run", path}), "edge 'gen' -> 'out' (HASH)");
+  ExpectCleanError(cluster_->Cli({"run", path}), "edge 'gen' -> 'out': key field 'colour' is not in");
   auto list = cluster_->CliJson({"list"});
   for (const auto& job : list["jobs"]) EXPECT_NE(job["state"], "RUNNING");
 }

@@ -2,6 +2,7 @@
 
 #include "worker/operators/calc.h"
 #include "worker/operators/datagen_source.h"
+#include "worker/operators/keyed_count.h"
 #include "worker/operators/sinks.h"
 
 namespace sluice {
@@ -10,6 +11,7 @@ OperatorRegistry OperatorRegistry::Builtin() {
   OperatorRegistry r;
   r.AddSource("datagen", &DatagenSource::Create);
   r.AddOperator("calc", &CalcOperator::Create);
+  r.AddOperator("keyed-count", &KeyedCountOperator::Create);
   r.AddOperator("file-sink", &FileSink::Create);
   r.AddOperator("print", &PrintSink::Create);
   r.AddOperator("blackhole", &BlackholeSink::Create);

@@ -21,6 +21,7 @@ class OperatorRegistry {
   void AddSource(const std::string& type, SourceFactory factory);
   void AddOperator(const std::string& type, OperatorFactory factory);
   bool Has(const std::string& type) const;
+  bool IsSource(const std::string& type) const { return sources_.count(type) > 0; }
 
   Result<std::unique_ptr<SourceOperator>> CreateSource(const OperatorSetup& setup) const;
   Result<std::unique_ptr<Operator>> CreateOperator(const OperatorSetup& setup) const;
