@@ -70,6 +70,11 @@ nlohmann::json JobStatusJson(const proto::JobStatus& job, int64_t now_ms) {
                                     {"records_out", s.metrics().records_out()},
                                     {"bytes_in", s.metrics().bytes_in()},
                                     {"bytes_out", s.metrics().bytes_out()},
+                                    {"records_in_per_second", s.metrics().records_in_per_second()},
+                                    {"records_out_per_second", s.metrics().records_out_per_second()},
+                                    {"backpressured_ms_per_second", s.metrics().backpressured_ms_per_second()},
+                                    {"buffers_queued_in", s.metrics().buffers_queued_in()},
+                                    {"buffers_queued_out", s.metrics().buffers_queued_out()},
                                     {"failure", s.failure()}});
     }
     out["vertices"].push_back(std::move(vertex));
@@ -111,6 +116,12 @@ std::string JobStatusText(const proto::JobStatus& job, int64_t now_ms) {
       out << "    #" << s.index() << "  " << std::left << std::setw(9) << TaskStateString(s.state()) << " "
           << (s.worker_id().empty() ? "-" : s.worker_id()) << " " << s.worker_address()
           << "  in " << s.metrics().records_in() << "  out " << s.metrics().records_out();
+      const auto& m = s.metrics();
+      if (s.state() == proto::TASK_RUNNING) {
+        out << std::fixed << std::setprecision(0) << "  (" << m.records_in_per_second() << "/s in, "
+            << m.records_out_per_second() << "/s out, backpressured " << m.backpressured_ms_per_second()
+            << " ms/s, queued " << m.buffers_queued_in() << " in / " << m.buffers_queued_out() << " out)";
+      }
       if (!s.failure().empty()) out << "  (" << s.failure() << ")";
       out << "\n";
     }

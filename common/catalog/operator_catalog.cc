@@ -218,6 +218,20 @@ OperatorSignature KeyedCountSignature() {
   return sig;
 }
 
+OperatorSignature ThrottleSignature() {
+  OperatorSignature sig;
+  sig.type = "throttle";
+  sig.role = OperatorRole::kTransform;
+  sig.description = "Passes rows through at most rows-per-second per subtask.";
+  sig.options = {{"rows-per-second", true, "Rate limit of each subtask."}};
+  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rows-per-second", 0));
+    if (rate <= 0) return Status::InvalidArgument("option 'rows-per-second' must be positive");
+    return in[0];
+  };
+  return sig;
+}
+
 OperatorSignature SinkSignature(std::string type, std::string description,
                                 std::vector<OptionSpec> options) {
   OperatorSignature sig;
@@ -238,6 +252,7 @@ OperatorCatalog OperatorCatalog::Builtin() {
   catalog.Add(DatagenSignature());
   catalog.Add(CalcSignature());
   catalog.Add(KeyedCountSignature());
+  catalog.Add(ThrottleSignature());
   catalog.Add(SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                             {{"path", true, "Output directory, created if missing."}}));
   catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));

@@ -4,6 +4,7 @@
 #include "worker/operators/datagen_source.h"
 #include "worker/operators/keyed_count.h"
 #include "worker/operators/sinks.h"
+#include "worker/operators/throttle.h"
 
 namespace sluice {
 
@@ -12,6 +13,7 @@ OperatorRegistry OperatorRegistry::Builtin() {
   r.AddSource("datagen", &DatagenSource::Create);
   r.AddOperator("calc", &CalcOperator::Create);
   r.AddOperator("keyed-count", &KeyedCountOperator::Create);
+  r.AddOperator("throttle", &ThrottleOperator::Create);
   r.AddOperator("file-sink", &FileSink::Create);
   r.AddOperator("print", &PrintSink::Create);
   r.AddOperator("blackhole", &BlackholeSink::Create);
