@@ -61,8 +61,10 @@ PooledBuffer LocalBufferPool::Take(int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(mu_);
   if (free_.empty() && timeout_ms > 0) {
     uint64_t wakeups = wakeups_;
+    ++waiters_;
     available_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                            [&] { return !free_.empty() || wakeups_ != wakeups; });
+    --waiters_;
   }
   if (free_.empty()) return PooledBuffer();
   uint8_t* segment = free_.back();
@@ -71,12 +73,11 @@ PooledBuffer LocalBufferPool::Take(int64_t timeout_ms) {
   return PooledBuffer(Buffer{segment, buffer_size_, 0}, shared_from_this());
 }
 
+// Notifies only a producer that is actually waiting (see Wakeup::Signal).
 void LocalBufferPool::Recycle(uint8_t* segment) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    free_.push_back(segment);
-  }
-  available_cv_.notify_one();
+  std::lock_guard<std::mutex> lock(mu_);
+  free_.push_back(segment);
+  if (waiters_ > 0) available_cv_.notify_one();
 }
 
 uint8_t* LocalBufferPool::TakeSegment() {

@@ -114,6 +114,7 @@ class LocalBufferPool final : public BufferRecycler, public std::enable_shared_f
   std::condition_variable available_cv_;
   std::vector<uint8_t*> free_;
   uint64_t wakeups_ = 0;
+  int waiters_ = 0;
 };
 
 }  // namespace sluice

@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 
 #include <array>
+#include <cstring>
 #include <atomic>
 #include <deque>
 #include <map>
@@ -10,6 +11,7 @@
 
 #include "worker/network/event.h"
 #include "worker/network/frame.h"
+#include "worker/network/frame_assembler.h"
 
 namespace sluice {
 
@@ -36,6 +38,7 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
         exclusive_(exclusive), io_(io) {}
 
   const std::string& description() const { return description_; }
+  uint32_t buffer_size() const { return gate_pool_->buffer_size(); }
 
   // Takes the exclusive buffers; their number is the initial credit.
   int Reserve() {
@@ -46,6 +49,7 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
       free_.push_back(segment);
       ++owned_;
     }
+    sender_credit_ = owned_;
     return owned_;
   }
 
@@ -74,6 +78,7 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
         entry.buffer = PooledBuffer(Buffer{segment, gate_pool_->buffer_size(), size}, shared_from_this());
         queue_.push_back(std::move(entry));
         segment = nullptr;
+        --sender_credit_;
         sender_backlog_ = static_cast<int>(backlog);
         // Lend floating buffers where the sender says data waits.
         while (static_cast<int>(free_.size()) < sender_backlog_) {
@@ -116,10 +121,11 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
 
   int TakeUnannouncedCredit() {
     std::lock_guard<std::mutex> lock(mu_);
-    int credit = unannounced_;
+    int credit = closed_ ? 0 : unannounced_;
     unannounced_ = 0;
     credit_post_pending_ = false;
-    return closed_ ? 0 : credit;
+    sender_credit_ += credit;
+    return credit;
   }
 
   // --- task thread ---
@@ -172,6 +178,8 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
   int owned_ = 0;
   int sender_backlog_ = 0;
   int unannounced_ = 0;
+  int sender_credit_ = 0;  // credit the sender holds: announced minus buffers received
+  static constexpr int kCreditBatch = 4;
   bool credit_post_pending_ = false;
   bool closed_ = false;
   bool ended_ = false;
@@ -264,87 +272,78 @@ class ClientConnection final : public std::enable_shared_from_this<ClientConnect
   }
 
   void ReadHeader() {
-    asio::async_read(socket_, asio::buffer(header_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
-      if (ec) {
-        self->FailAll(ErrorText(ec));
-        return;
+    socket_.async_read_some(asio::buffer(assembler_.write_ptr(), assembler_.write_space()),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              if (ec) return self->FailAll(ErrorText(ec));
+                              self->assembler_.Commit(n);
+                              if (self->HandleFrames()) self->ReadHeader();
+                            });
+  }
+
+  bool HandleFrames() {
+    while (!failed_) {
+      FrameHeader h;
+      const uint8_t* payload;
+      auto next = assembler_.Next(&h, &payload);
+      if (!next.ok()) {
+        FailAll("bad frame: " + next.status().message());
+        return false;
       }
-      self->OnHeader();
-    });
+      if (!*next) return true;
+      auto it = channels_.find(h.channel_id);
+      std::shared_ptr<RemoteChannelState> channel = it == channels_.end() ? nullptr : it->second;
+      if (!HandleFrame(h, payload, channel)) return false;
+    }
+    return false;
   }
 
-  void OnHeader() {
-    FrameHeader h;
-    Status s = DecodeFrameHeader(header_.data(), header_.size(), max_payload_, &h);
-    if (!s.ok()) {
-      FailAll("bad frame: " + s.message());
-      return;
-    }
-    auto it = channels_.find(h.channel_id);
-    std::shared_ptr<RemoteChannelState> channel = it == channels_.end() ? nullptr : it->second;
-    if (h.type == FrameType::kBuffer) {
-      asio::async_read(socket_, asio::buffer(prefix_),
-                       [self = shared_from_this(), h, channel](boost::system::error_code ec, size_t) {
-                         if (ec) return self->FailAll(ErrorText(ec));
-                         self->OnBufferPrefix(h, channel);
-                       });
-      return;
-    }
-    payload_.resize(h.payload_length);
-    asio::async_read(socket_, asio::buffer(payload_),
-                     [self = shared_from_this(), h, channel](boost::system::error_code ec, size_t) {
-                       if (ec) return self->FailAll(ErrorText(ec));
-                       self->OnPayload(h, channel);
-                     });
-  }
-
-  void OnBufferPrefix(const FrameHeader& h, std::shared_ptr<RemoteChannelState> channel) {
-    uint32_t seq, backlog;
-    DecodeBufferPrefix(prefix_.data(), &seq, &backlog);
-    uint32_t size = h.payload_length - kBufferFramePrefixBytes;
-    uint8_t* segment = channel ? channel->SegmentForReceive() : nullptr;
-    if (channel && segment == nullptr) {
-      FailAll("channel " + std::to_string(h.channel_id) + " received a buffer without credit");
-      return;
-    }
-    if (segment == nullptr) {
-      // A closed channel: read the bytes and drop them.
-      payload_.resize(size);
-      asio::async_read(socket_, asio::buffer(payload_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
-        if (ec) return self->FailAll(ErrorText(ec));
-        self->ReadHeader();
-      });
-      return;
-    }
-    asio::async_read(socket_, asio::buffer(segment, size),
-                     [self = shared_from_this(), channel, segment, size, seq, backlog](boost::system::error_code ec,
-                                                                                      size_t) {
-                       if (ec) {
-                         channel->Recycle(segment);
-                         return self->FailAll(ErrorText(ec));
-                       }
-                       channel->OnBuffer(segment, size, seq, backlog);
-                       self->ReadHeader();
-                     });
-  }
-
-  void OnPayload(const FrameHeader& h, const std::shared_ptr<RemoteChannelState>& channel) {
-    if (h.type == FrameType::kEvent) {
-      auto event = DecodeEvent(payload_.data(), payload_.size());
-      if (!event.ok()) return FailAll("bad event: " + event.status().message());
-      if (channel) channel->OnEvent(*event);
-    } else if (h.type == FrameType::kError) {
-      std::string message(payload_.begin(), payload_.end());
-      if (channel) {
-        channel->Fail(Status::Unavailable(channel->description() + ": worker " + peer_worker_ + " (" + address_ +
-                                          ") reports: " + message));
-      } else if (h.channel_id == 0) {
-        return FailAll("peer reports: " + message);
+  // A frame for a channel closed meanwhile is dropped.
+  bool HandleFrame(const FrameHeader& h, const uint8_t* payload, const std::shared_ptr<RemoteChannelState>& channel) {
+    switch (h.type) {
+      case FrameType::kBuffer: {
+        if (!channel) return true;
+        uint32_t size = h.payload_length - static_cast<uint32_t>(kBufferFramePrefixBytes);
+        if (size > channel->buffer_size()) {
+          FailAll("channel " + std::to_string(h.channel_id) + " received a buffer of " + std::to_string(size) +
+                  " bytes, larger than its buffers (" + std::to_string(channel->buffer_size()) +
+                  "): do both workers have the same network.buffer-size?");
+          return false;
+        }
+        uint8_t* segment = channel->SegmentForReceive();
+        if (segment == nullptr) {
+          FailAll("channel " + std::to_string(h.channel_id) + " received a buffer without credit");
+          return false;
+        }
+        uint32_t seq, backlog;
+        DecodeBufferPrefix(payload, &seq, &backlog);
+        std::memcpy(segment, payload + kBufferFramePrefixBytes, size);
+        channel->OnBuffer(segment, size, seq, backlog);
+        return true;
       }
-    } else {
-      return FailAll("unexpected frame type " + std::to_string(static_cast<int>(h.type)) + " from a producer");
+      case FrameType::kEvent: {
+        auto event = DecodeEvent(payload, h.payload_length);
+        if (!event.ok()) {
+          FailAll("bad event: " + event.status().message());
+          return false;
+        }
+        if (channel) channel->OnEvent(*event);
+        return true;
+      }
+      case FrameType::kError: {
+        std::string message(reinterpret_cast<const char*>(payload), h.payload_length);
+        if (channel) {
+          channel->Fail(Status::Unavailable(channel->description() + ": worker " + peer_worker_ + " (" + address_ +
+                                            ") reports: " + message));
+        } else if (h.channel_id == 0) {
+          FailAll("peer reports: " + message);
+          return false;
+        }
+        return true;
+      }
+      default:
+        FailAll("unexpected frame type " + std::to_string(static_cast<int>(h.type)) + " from a producer");
+        return false;
     }
-    ReadHeader();
   }
 
   void FailAll(const std::string& reason) {
@@ -375,9 +374,7 @@ class ClientConnection final : public std::enable_shared_from_this<ClientConnect
   uint32_t next_channel_id_ = 1;
   std::map<uint32_t, std::shared_ptr<RemoteChannelState>> channels_;
   std::deque<std::string> out_;
-  std::array<uint8_t, kFrameHeaderBytes> header_{};
-  std::array<uint8_t, kBufferFramePrefixBytes> prefix_{};
-  std::vector<uint8_t> payload_;
+  FrameAssembler assembler_{max_payload_};
 };
 
 void RemoteChannelState::ScheduleCreditAnnouncement() {
@@ -386,6 +383,9 @@ void RemoteChannelState::ScheduleCreditAnnouncement() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (credit_post_pending_ || unannounced_ == 0 || closed_) return;
+    // Batch announcements while the sender still has credit to go on with:
+    // one small frame per buffer would cost a syscall on each side.
+    if (sender_credit_ > 1 && unannounced_ < kCreditBatch) return;
     credit_post_pending_ = true;
     connection = connection_;
     id = channel_id_;
@@ -477,31 +477,39 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
   };
 
   void ReadHeader() {
-    asio::async_read(socket_, asio::buffer(header_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
-      if (ec) return self->Fail(ErrorText(ec));
-      FrameHeader h;
-      Status s = DecodeFrameHeader(self->header_.data(), self->header_.size(), self->max_payload_, &h);
-      if (!s.ok()) return self->Fail("bad frame: " + s.message());
-      self->payload_.resize(h.payload_length);
-      asio::async_read(self->socket_, asio::buffer(self->payload_),
-                       [self, h](boost::system::error_code ec, size_t) {
-                         if (ec) return self->Fail(ErrorText(ec));
-                         self->OnFrame(h);
-                       });
-    });
+    socket_.async_read_some(asio::buffer(assembler_.write_ptr(), assembler_.write_space()),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              if (ec) return self->Fail(ErrorText(ec));
+                              self->assembler_.Commit(n);
+                              while (!self->closed_) {
+                                FrameHeader h;
+                                const uint8_t* payload;
+                                auto next = self->assembler_.Next(&h, &payload);
+                                if (!next.ok()) return self->Fail("bad frame: " + next.status().message());
+                                if (!*next) break;
+                                if (!self->OnFrame(h, payload)) return;
+                              }
+                              if (!self->closed_) self->ReadHeader();
+                            });
   }
 
-  void OnFrame(const FrameHeader& h) {
+  bool OnFrame(const FrameHeader& h, const uint8_t* payload) {
     switch (h.type) {
       case FrameType::kPartitionRequest: {
-        auto request = DecodePartitionRequest(payload_.data(), payload_.size());
-        if (!request.ok()) return Fail("bad partition request: " + request.status().message());
+        auto request = DecodePartitionRequest(payload, h.payload_length);
+        if (!request.ok()) {
+          Fail("bad partition request: " + request.status().message());
+          return false;
+        }
         OnPartitionRequest(h.channel_id, *request);
         break;
       }
       case FrameType::kAddCredit: {
-        auto credit = DecodeAddCredit(payload_.data(), payload_.size());
-        if (!credit.ok()) return Fail("bad credit: " + credit.status().message());
+        auto credit = DecodeAddCredit(payload, h.payload_length);
+        if (!credit.ok()) {
+          Fail("bad credit: " + credit.status().message());
+          return false;
+        }
         auto it = readers_.find(h.channel_id);
         if (it != readers_.end()) {
           it->second->credit += *credit;
@@ -513,9 +521,10 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
         RemoveReader(h.channel_id);
         break;
       default:
-        return Fail("unexpected frame type " + std::to_string(static_cast<int>(h.type)) + " from a consumer");
+        Fail("unexpected frame type " + std::to_string(static_cast<int>(h.type)) + " from a consumer");
+        return false;
     }
-    ReadHeader();
+    return true;
   }
 
   void OnPartitionRequest(uint32_t channel_id, const PartitionRequest& r) {
@@ -674,8 +683,7 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
   std::deque<uint32_t> ready_;
   BufferOrEvent in_flight_;
   std::deque<std::string> control_;  // error frames, sent before data
-  std::array<uint8_t, kFrameHeaderBytes> header_{};
-  std::vector<uint8_t> payload_;
+  FrameAssembler assembler_{max_payload_};
   std::array<uint8_t, kFrameHeaderBytes + kBufferFramePrefixBytes> out_header_{};
   std::array<uint8_t, kEventBytes> event_bytes_{};
 };
@@ -704,7 +712,7 @@ struct DataPlane::Impl {
   Logger log;
   NetworkBufferPool buffers;
   PartitionManager partitions;
-  asio::io_context io;
+  asio::io_context io{1};  // one thread runs it: lets asio skip cross-thread wakeups
   tcp::acceptor acceptor;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::thread thread;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -20,17 +21,29 @@ namespace sluice {
 // cancel. One per task, shared by its gates.
 class Wakeup {
  public:
+  // Notifies only when the task actually sleeps: a busy task is signalled
+  // once per buffer, and a futex call each time would cost more than the
+  // buffer's records.
   void Signal() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      signalled_ = true;
-    }
-    cv_.notify_all();
+    std::lock_guard<std::mutex> lock(mu_);
+    signalled_ = true;
+    if (waiting_) cv_.notify_one();
   }
   // Waits until signalled or timeout; clears the signal.
   void Wait(int64_t timeout_ms) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return signalled_; });
+    // Yield a few times first: on a busy machine the next buffer is usually
+    // microseconds away, and a futex sleep and wake-up costs more than that.
+    for (int i = 0; i < kYieldsBeforeSleep && !signalled_; ++i) {
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
+    if (!signalled_) {
+      waiting_ = true;
+      cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return signalled_; });
+      waiting_ = false;
+    }
     signalled_ = false;
   }
 
@@ -38,6 +51,8 @@ class Wakeup {
   std::mutex mu_;
   std::condition_variable cv_;
   bool signalled_ = false;
+  bool waiting_ = false;
+  static constexpr int kYieldsBeforeSleep = 20;
 };
 
 class InputGate;
