@@ -60,9 +60,12 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
   }
 
   // --- I/O thread ---
-  uint8_t* SegmentForReceive() {
+  // Null when the channel has no free segment: without credit (a protocol
+  // error), or closed by its task (*closed; the frame is dropped).
+  uint8_t* SegmentForReceive(bool* closed) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return nullptr;
+    *closed = closed_;
+    if (closed_ || free_.empty()) return nullptr;
     uint8_t* s = free_.back();
     free_.pop_back();
     return s;
@@ -96,7 +99,7 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
       return;
     }
     ScheduleCreditAnnouncement();
-    gate_->Notify(index_);
+    WithGate([this](InputGate& gate) { gate.Notify(index_); });
   }
 
   void OnEvent(const Event& event) {
@@ -109,7 +112,7 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
       queue_.push_back(std::move(entry));
       if (event.type == EventType::kEndOfPartition) ended_ = true;
     }
-    gate_->Notify(index_);
+    WithGate([this](InputGate& gate) { gate.Notify(index_); });
   }
 
   bool ended() const {
@@ -117,7 +120,9 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
     return ended_;
   }
 
-  void Fail(const Status& status) { gate_->Fail(status); }
+  void Fail(const Status& status) {
+    WithGate([&](InputGate& gate) { gate.Fail(status); });
+  }
 
   int TakeUnannouncedCredit() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -164,6 +169,16 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
  private:
   void ScheduleCreditAnnouncement();
 
+  // Calls into the gate only while the channel is open: once Close has
+  // returned, the task may destroy the gate.
+  template <typename F>
+  void WithGate(F f) {
+    std::lock_guard<std::mutex> lock(gate_mu_);
+    if (!gate_closed_) f(*gate_);
+  }
+
+  std::mutex gate_mu_;  // held while calling into gate_; before mu_
+  bool gate_closed_ = false;
   InputGate* gate_;
   const int index_;
   const std::string description_;
@@ -309,7 +324,9 @@ class ClientConnection final : public std::enable_shared_from_this<ClientConnect
                   "): do both workers have the same network.buffer-size?");
           return false;
         }
-        uint8_t* segment = channel->SegmentForReceive();
+        bool closed = false;
+        uint8_t* segment = channel->SegmentForReceive(&closed);
+        if (closed) return true;  // closed by its task, not yet known here: drop
         if (segment == nullptr) {
           FailAll("channel " + std::to_string(h.channel_id) + " received a buffer without credit");
           return false;
@@ -400,6 +417,10 @@ void RemoteChannelState::Close() {
   uint32_t id;
   std::deque<BufferOrEvent> dropped;
   std::vector<uint8_t*> free;
+  {
+    std::lock_guard<std::mutex> lock(gate_mu_);
+    gate_closed_ = true;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
@@ -528,6 +549,10 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
   }
 
   void OnPartitionRequest(uint32_t channel_id, const PartitionRequest& r) {
+    // Replacing a reader would free it while its subpartition still calls it.
+    if (readers_.count(channel_id) != 0) {
+      return Fail("duplicate partition request for channel " + std::to_string(channel_id));
+    }
     ResultPartitionId id{r.job_id, r.attempt, r.producer_vertex, r.producer_subtask, r.output_index};
     auto reader = std::make_unique<Reader>();
     reader->connection = weak_from_this();
