@@ -38,6 +38,7 @@ class RecordWriter final : public Collector {
   // cancelled while waiting for a buffer.
   Status failure() const;
   ResultPartition& partition() { return *partition_; }
+  const std::shared_ptr<ResultPartition>& shared_partition() const { return partition_; }
 
  private:
   void Write(int target, const RowView& row);

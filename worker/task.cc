@@ -95,6 +95,9 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& reque
   }
   SLUICE_RETURN_IF_ERROR(task->BuildChain(request, registry, data_plane));
   SLUICE_RETURN_IF_ERROR(task->BuildInputs(request, data_plane));
+  // Consumers can find the partitions only once nothing can fail any more,
+  // so a task that fails to build leaves no partition (and no buffers) behind.
+  for (auto& w : task->writers_) data_plane->partitions().Register(w->shared_partition());
   return task;
 }
 
@@ -157,7 +160,6 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     options.flush_every_record = flush_timeout_ms_ == 0;
     writers_.push_back(std::make_unique<RecordWriter>(partition, options, SchemaFromProto(vertex.output_schema()),
                                                       &cancelled_, &counters_.backpressured_ns));
-    manager->Register(partition);
   }
 
   // Wire the chain back to front. The task's output is what leaves the last

@@ -141,6 +141,38 @@ operators:
   EXPECT_EQ(all.size(), 30000u);
 }
 
+TEST(NetworkMemoryTest, AJobWhoseChannelsDoNotFitFailsToDeploySayingHowMuchItNeeded) {
+  LocalCluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator().ok()) << cluster.Logs();
+  for (int i = 0; i < 2; ++i) {
+    // 16 buffers of 32 KiB: less than a shuffle subtask pair needs.
+    ASSERT_TRUE(cluster.StartWorker(2, {"-D", "network.memory=512kb"}).ok()) << cluster.Logs();
+  }
+  ASSERT_TRUE(cluster.WaitForWorkers(2)) << cluster.Logs();
+  CommandResult run = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/shuffle.yaml", "-D", "events=1000",
+                                   "-D", "output=" + cluster.dir() + "/never"});
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_THAT(run.err, HasSubstr("network buffers"));
+  EXPECT_THAT(run.err, HasSubstr("MiB"));
+  EXPECT_THAT(run.err, HasSubstr("network.memory (0.5 MiB)"));
+  // The workers stay up, with every slot and buffer back.
+  auto workers = cluster.CliJson({"workers"});
+  ASSERT_EQ(workers["workers"].size(), 2u);
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto w = cluster.CliJson({"workers"});
+        for (const auto& worker : w["workers"]) {
+          if (worker["slots_free"] != 2 || worker["running_tasks"] != 0) return false;
+        }
+        return true;
+      },
+      5000));
+  // A job that fits still runs on them.
+  CommandResult small = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/quickstart.yaml", "-D", "events=1000",
+                                     "-D", "output=" + cluster.dir() + "/fits"});
+  EXPECT_EQ(small.exit_code, 0) << small.err;
+}
+
 int64_t RssKiB(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);) {
