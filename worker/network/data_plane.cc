@@ -295,10 +295,13 @@ class ClientConnection final : public std::enable_shared_from_this<ClientConnect
                             });
   }
 
+  // Returns whether to keep reading into the staging buffer; false when the
+  // connection failed or a direct read is under way.
   bool HandleFrames() {
     while (!failed_) {
       FrameHeader h;
-      const uint8_t* payload;
+      const uint8_t* payload = nullptr;
+      if (StartDirectRead()) return false;
       auto next = assembler_.Next(&h, &payload);
       if (!next.ok()) {
         FailAll("bad frame: " + next.status().message());
@@ -311,6 +314,46 @@ class ClientConnection final : public std::enable_shared_from_this<ClientConnect
     }
     return false;
   }
+
+  // A big buffer frame whose prefix is in but whose payload is not: copy what
+  // is here into the channel's buffer and read the rest straight into it,
+  // rather than into the staging buffer and then again into the channel's.
+  bool StartDirectRead() {
+    FrameHeader h;
+    auto peek = assembler_.PeekHeader(&h);
+    if (!peek.ok() || !*peek || h.type != FrameType::kBuffer) return false;
+    size_t frame = kFrameHeaderBytes + h.payload_length;
+    size_t have = assembler_.available();
+    if (have >= frame || have < kFrameHeaderBytes + kBufferFramePrefixBytes || frame - have < kDirectReadMin) {
+      return false;
+    }
+    auto it = channels_.find(h.channel_id);
+    if (it == channels_.end()) return false;
+    std::shared_ptr<RemoteChannelState> channel = it->second;
+    uint32_t size = h.payload_length - static_cast<uint32_t>(kBufferFramePrefixBytes);
+    if (size > channel->buffer_size()) return false;  // the ordinary path reports it
+    bool closed = false;
+    uint8_t* segment = channel->SegmentForReceive(&closed);
+    if (segment == nullptr) return false;  // the ordinary path drops or reports it
+    uint32_t seq, backlog;
+    DecodeBufferPrefix(assembler_.data() + kFrameHeaderBytes, &seq, &backlog);
+    size_t copied = have - kFrameHeaderBytes - kBufferFramePrefixBytes;
+    std::memcpy(segment, assembler_.data() + kFrameHeaderBytes + kBufferFramePrefixBytes, copied);
+    assembler_.Consume(have);
+    asio::async_read(socket_, asio::buffer(segment + copied, size - copied),
+                     [self = shared_from_this(), channel, segment, size, seq, backlog](boost::system::error_code ec,
+                                                                                      size_t) {
+                       if (ec) {
+                         channel->Recycle(segment);
+                         return self->FailAll(ErrorText(ec));
+                       }
+                       channel->OnBuffer(segment, size, seq, backlog);
+                       if (self->HandleFrames()) self->ReadHeader();
+                     });
+    return true;
+  }
+
+  static constexpr size_t kDirectReadMin = 4096;
 
   // A frame for a channel closed meanwhile is dropped.
   bool HandleFrame(const FrameHeader& h, const uint8_t* payload, const std::shared_ptr<RemoteChannelState>& channel) {
@@ -504,7 +547,7 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
                               self->assembler_.Commit(n);
                               while (!self->closed_) {
                                 FrameHeader h;
-                                const uint8_t* payload;
+                                const uint8_t* payload = nullptr;
                                 auto next = self->assembler_.Next(&h, &payload);
                                 if (!next.ok()) return self->Fail("bad frame: " + next.status().message());
                                 if (!*next) break;

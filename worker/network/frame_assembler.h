@@ -26,6 +26,18 @@ class FrameAssembler {
   size_t write_space() const { return staging_.size() - end_; }
   void Commit(size_t n) { end_ += n; }
 
+  // The next frame's header once its 12 bytes are in, complete or not.
+  Result<bool> PeekHeader(FrameHeader* header) const {
+    size_t have = end_ - begin_;
+    if (have < kFrameHeaderBytes) return false;
+    SLUICE_RETURN_IF_ERROR(DecodeFrameHeader(staging_.data() + begin_, have, max_payload_, header));
+    return true;
+  }
+  // The unread bytes, and dropping some of them.
+  const uint8_t* data() const { return staging_.data() + begin_; }
+  size_t available() const { return end_ - begin_; }
+  void Consume(size_t n) { begin_ += n; }
+
   // The next complete frame, its payload pointing into the staging buffer
   // (valid until the next write_ptr()); false when more bytes are needed.
   Result<bool> Next(FrameHeader* header, const uint8_t** payload) {

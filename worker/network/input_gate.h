@@ -9,7 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -32,13 +31,6 @@ class Wakeup {
   // Waits until signalled or timeout; clears the signal.
   void Wait(int64_t timeout_ms) {
     std::unique_lock<std::mutex> lock(mu_);
-    // Yield a few times first: on a busy machine the next buffer is usually
-    // microseconds away, and a futex sleep and wake-up costs more than that.
-    for (int i = 0; i < kYieldsBeforeSleep && !signalled_; ++i) {
-      lock.unlock();
-      std::this_thread::yield();
-      lock.lock();
-    }
     if (!signalled_) {
       waiting_ = true;
       cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return signalled_; });
@@ -52,7 +44,6 @@ class Wakeup {
   std::condition_variable cv_;
   bool signalled_ = false;
   bool waiting_ = false;
-  static constexpr int kYieldsBeforeSleep = 20;
 };
 
 class InputGate;
