@@ -54,6 +54,20 @@ Status LocalCluster::StartCoordinator() {
   return Status::Ok();
 }
 
+Status LocalCluster::RestartCoordinator() {
+  coordinator_->Signal(SIGKILL);
+  coordinator_->Wait(10000);
+  std::string file = dir_ + "/coordinator-restarted.address";
+  std::vector<std::string> argv = {SLUICE_BIN_DIR "/sluice-coordinator", "--rpc-address", coordinator_address_,
+                                   "--address-file", file};
+  argv.insert(argv.end(), coordinator_flags_.begin(), coordinator_flags_.end());
+  auto process = ChildProcess::Spawn(argv, dir_ + "/coordinator.log");
+  if (!process.ok()) return process.status();
+  coordinator_ = std::move(*process);
+  auto address = WaitForAddressFile(file, *coordinator_);
+  return address.ok() ? Status::Ok() : address.status();
+}
+
 Status LocalCluster::StartWorker(int slots, std::vector<std::string> flags) {
   size_t n = workers_.size();
   std::string file = dir_ + "/worker-" + std::to_string(n) + ".address";

@@ -20,6 +20,8 @@ class LocalCluster {
 
   // Starts the coordinator; OK once it serves.
   Status StartCoordinator();
+  // Kills the coordinator (SIGKILL) and starts a new one on the same address.
+  Status RestartCoordinator();
   // Starts a worker; OK once it serves (not yet necessarily registered).
   Status StartWorker(int slots = 2, std::vector<std::string> flags = {});
   // Waits until `n` workers are registered.
