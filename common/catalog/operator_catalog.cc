@@ -254,7 +254,7 @@ OperatorCatalog OperatorCatalog::Builtin() {
   catalog.Add(KeyedCountSignature());
   catalog.Add(ThrottleSignature());
   catalog.Add(SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
-                            {{"path", true, "Output directory, created if missing."}}));
+                            {{"path", true, "Output directory, created if missing; empty = discard rows."}}));
   catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));
   catalog.Add(SinkSignature("blackhole", "Discards every row (for benchmarks).", {}));
   return catalog;

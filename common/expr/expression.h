@@ -82,7 +82,7 @@ class CompiledExpression {
 //
 // Functions: lower, upper, trim, char_length, concat, substring(s, start[,
 // len]), split_index(s, delim, index), regexp_extract(s, pattern[, group]),
-// abs, mod, floor, ceil, round, coalesce, greatest, least, hour(ts),
+// count_char(s, c), abs, mod, floor, ceil, round, coalesce, greatest, least, hour(ts),
 // minute(ts), date_format(ts, 'yyyy-MM-dd' | 'HH:mm' | ...), to_timestamp_ms(i).
 Result<std::unique_ptr<CompiledExpression>> CompileExpression(
     std::string_view text, const Schema& input);

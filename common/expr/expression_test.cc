@@ -749,5 +749,12 @@ TEST(SelectItemTest, Errors) {
   EXPECT_EQ(ParseSelectItem("'open AS x").status().message(), "at column 1: unterminated string literal");
 }
 
+TEST_F(ExpressionTest, CountChar) {
+  EXPECT_EQ(Eval("count_char(channel, 'p')"), "2");
+  EXPECT_EQ(Eval("count_char(channel, 'z')"), "0");
+  EXPECT_EQ(Eval("count_char(s, 'a')"), "NULL");
+  EXPECT_EQ(Eval("count_char(channel, 'pp')"), "0");
+}
+
 }  // namespace
 }  // namespace sluice

@@ -159,6 +159,20 @@ Result<NodePtr> CharLength(const Ast& call, std::vector<NodePtr> args) {
   });
 }
 
+// count_char(s, c): how often the character c occurs in s (the UDF of
+// Nexmark q14). c must be a one-byte string.
+Result<NodePtr> CountChar(const Ast& call, std::vector<NodePtr> args) {
+  SLUICE_RETURN_IF_ERROR(ExpectArg(call, args, 0, FieldType::kString));
+  SLUICE_RETURN_IF_ERROR(ExpectArg(call, args, 1, FieldType::kString));
+  return Strict(call, kInt64, std::move(args), false, [](const Value* v, EvalContext&) {
+    if (v[1].str.size() != 1) return Int64Value(0);
+    const char c = v[1].str[0];
+    int64_t n = 0;
+    for (char x : v[0].str) n += x == c;
+    return Int64Value(n);
+  });
+}
+
 class ConcatNode final : public Node {
  public:
   explicit ConcatNode(std::vector<NodePtr> args)
@@ -516,6 +530,7 @@ constexpr FunctionSpec kFunctions[] = {
     {"abs", 1, 1, Abs},
     {"ceil", 1, 1, Ceil},
     {"char_length", 1, 1, CharLength},
+    {"count_char", 2, 2, CountChar},
     {"coalesce", 1, SIZE_MAX, Coalesce},
     {"concat", 1, SIZE_MAX, Concat},
     {"date_format", 2, 2, DateFormat},

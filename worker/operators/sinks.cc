@@ -10,7 +10,9 @@ namespace sluice {
 
 Result<std::unique_ptr<Operator>> FileSink::Create(const OperatorSetup& setup) {
   SLUICE_ASSIGN_OR_RETURN(std::string path, setup.options.GetString("path"));
-  if (path.empty()) return Status::InvalidArgument("operator '" + setup.id + "': option 'path' is empty");
+  // An empty path writes nothing: job files can make their output optional
+  // (path: ${output}, output defaulting to "").
+  if (path.empty()) return BlackholeSink::Create(setup);
   return std::unique_ptr<Operator>(new FileSink(path, setup.subtask, setup.input));
 }
 
