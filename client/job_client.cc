@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/rpc/grpc_status.h"
+
 namespace sluice {
 
 JobClient::JobClient(std::string address, int64_t timeout_ms)
@@ -15,17 +17,11 @@ Status JobClient::Invoke(Call call) {
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
   grpc::Status s = call(&ctx);
   if (s.ok()) return Status::Ok();
-  switch (s.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return Status::Unavailable("cannot reach the coordinator at " + address_ +
-                                 " (is it running? see --coordinator or SLUICE_COORDINATOR)");
-    case grpc::StatusCode::INVALID_ARGUMENT: return Status::InvalidArgument(s.error_message());
-    case grpc::StatusCode::NOT_FOUND: return Status::NotFound(s.error_message());
-    case grpc::StatusCode::FAILED_PRECONDITION: return Status::FailedPrecondition(s.error_message());
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return Status::ResourceExhausted(s.error_message());
-    default: return Status::Internal(s.error_message());
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return Status::Unavailable("cannot reach the coordinator at " + address_ +
+                               " (is it running? see --coordinator or SLUICE_COORDINATOR)");
   }
+  return FromGrpcStatus(s, "");
 }
 
 Result<std::string> JobClient::Submit(const proto::JobGraph& graph) {

@@ -4,23 +4,10 @@
 
 #include <chrono>
 
+#include "common/rpc/grpc_status.h"
 #include "proto/task_service.grpc.pb.h"
 
 namespace sluice {
-namespace {
-
-Status FromGrpc(const grpc::Status& s, const std::string& what) {
-  if (s.ok()) return Status::Ok();
-  StatusCode code = StatusCode::kUnavailable;
-  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) code = StatusCode::kInvalidArgument;
-  if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) code = StatusCode::kResourceExhausted;
-  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) code = StatusCode::kDeadlineExceeded;
-  if (s.error_code() == grpc::StatusCode::INTERNAL) code = StatusCode::kInternal;
-  return Status(code, what + ": " + s.error_message());
-}
-
-}  // namespace
-
 std::shared_ptr<grpc::Channel> GrpcTaskGateway::ChannelFor(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& channel = channels_[address];
@@ -33,7 +20,7 @@ Status GrpcTaskGateway::DeployTask(const std::string& address, const proto::Depl
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call_timeout_ms_));
   proto::DeployTaskResponse response;
-  return FromGrpc(stub->DeployTask(&ctx, request, &response), "deploy to worker at " + address);
+  return FromGrpcStatus(stub->DeployTask(&ctx, request, &response), "deploy to worker at " + address);
 }
 
 Status GrpcTaskGateway::CancelJobTasks(const std::string& address, const std::string& job_id) {
@@ -43,7 +30,7 @@ Status GrpcTaskGateway::CancelJobTasks(const std::string& address, const std::st
   proto::CancelTaskRequest request;
   request.set_job_id(job_id);
   proto::CancelTaskResponse response;
-  return FromGrpc(stub->CancelTask(&ctx, request, &response), "cancel on worker at " + address);
+  return FromGrpcStatus(stub->CancelTask(&ctx, request, &response), "cancel on worker at " + address);
 }
 
 }  // namespace sluice

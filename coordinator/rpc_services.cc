@@ -1,25 +1,8 @@
 #include "coordinator/rpc_services.h"
 
-namespace sluice {
+#include "common/rpc/grpc_status.h"
 
-grpc::Status ToGrpcStatus(const Status& status) {
-  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
-  switch (status.code()) {
-    case StatusCode::kOk: return grpc::Status::OK;
-    case StatusCode::kCancelled: code = grpc::StatusCode::CANCELLED; break;
-    case StatusCode::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
-    case StatusCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
-    case StatusCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
-    case StatusCode::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
-    case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
-    case StatusCode::kDeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
-    case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
-    case StatusCode::kUnimplemented: code = grpc::StatusCode::UNIMPLEMENTED; break;
-    case StatusCode::kIoError: code = grpc::StatusCode::INTERNAL; break;
-    case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
-  }
-  return grpc::Status(code, status.message());
-}
+namespace sluice {
 
 grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
                                        proto::SubmitJobResponse* response) {

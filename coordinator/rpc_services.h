@@ -9,8 +9,6 @@
 
 namespace sluice {
 
-grpc::Status ToGrpcStatus(const Status& status);
-
 class JobServiceImpl final : public proto::JobService::Service {
  public:
   explicit JobServiceImpl(Coordinator* coordinator) : coordinator_(coordinator) {}
