@@ -129,6 +129,29 @@ Schema DatagenSchema() {
                  {"ts", FieldType::kTimestamp, false, 0}});
 }
 
+Schema NexmarkSchema(const std::string& kind) {
+  auto field = [](const char* name, FieldType type) { return Field{name, type, false, 0}; };
+  const FieldType kInt = FieldType::kInt64;
+  const FieldType kStr = FieldType::kString;
+  const FieldType kTime = FieldType::kTimestamp;
+  if (kind == "bid") {
+    return Schema({field("auction", kInt), field("bidder", kInt), field("price", kInt), field("channel", kStr),
+                   field("url", kStr), field("dateTime", kTime), field("extra", kStr)});
+  }
+  if (kind == "auction") {
+    return Schema({field("id", kInt), field("itemName", kStr), field("description", kStr),
+                   field("initialBid", kInt), field("reserve", kInt), field("dateTime", kTime),
+                   field("expires", kTime), field("seller", kInt), field("category", kInt),
+                   field("extra", kStr)});
+  }
+  if (kind == "person") {
+    return Schema({field("id", kInt), field("name", kStr), field("emailAddress", kStr),
+                   field("creditCard", kStr), field("city", kStr), field("state", kStr),
+                   field("dateTime", kTime), field("extra", kStr)});
+  }
+  return Schema();
+}
+
 namespace {
 
 OperatorSignature DatagenSignature() {
@@ -154,6 +177,38 @@ OperatorSignature DatagenSignature() {
     if (keys < 1) return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'keys' must be >= 1");
     if (rate < 0) return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'rate' must be >= 0");
     return DatagenSchema();
+  };
+  return sig;
+}
+
+OperatorSignature NexmarkSignature() {
+  OperatorSignature sig;
+  sig.type = "nexmark";
+  sig.role = OperatorRole::kSource;
+  sig.description = "Deterministic Nexmark generator; emits the rows of one event kind (bid, auction, person).";
+  sig.options = {
+      {"kind", true, "Event kind to emit: bid, auction or person."},
+      {"events", false, "Total events of all kinds over all subtasks; omitted = unbounded."},
+      {"rate", false, "Events (of all kinds) per second over all subtasks; 0 = full speed (default)."},
+      {"events-per-second", false, "Event-time rate: event n is at base-time + n * 1000 / this ms (default 10000000)."},
+      {"base-time", false, "Event time of event 0 in ms since the epoch (default 1436918400000)."},
+  };
+  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
+    auto error = [&](const std::string& problem) {
+      return Status::InvalidArgument("operator '" + o.operator_id() + "': " + problem);
+    };
+    SLUICE_ASSIGN_OR_RETURN(std::string kind, o.GetString("kind"));
+    SLUICE_ASSIGN_OR_RETURN(int64_t events, o.GetInt("events", -1));
+    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rate", 0));
+    SLUICE_ASSIGN_OR_RETURN(double events_per_second, o.GetDouble("events-per-second", 10'000'000));
+    SLUICE_ASSIGN_OR_RETURN(int64_t base, o.GetInt("base-time", 0));
+    (void)base;
+    Schema schema = NexmarkSchema(kind);
+    if (schema.empty()) return error("option 'kind' must be bid, auction or person, got '" + kind + "'");
+    if (o.Has("events") && events < 0) return error("option 'events' must be >= 0");
+    if (rate < 0) return error("option 'rate' must be >= 0");
+    if (!(events_per_second > 0)) return error("option 'events-per-second' must be positive");
+    return schema;
   };
   return sig;
 }
@@ -250,6 +305,7 @@ OperatorSignature SinkSignature(std::string type, std::string description,
 OperatorCatalog OperatorCatalog::Builtin() {
   OperatorCatalog catalog;
   catalog.Add(DatagenSignature());
+  catalog.Add(NexmarkSignature());
   catalog.Add(CalcSignature());
   catalog.Add(KeyedCountSignature());
   catalog.Add(ThrottleSignature());

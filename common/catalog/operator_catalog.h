@@ -88,4 +88,14 @@ class OperatorCatalog {
 //   ts = base-time + n (milliseconds).
 Schema DatagenSchema();
 
+// The schema of the `nexmark` source for an event kind (docs/nexmark.md), as
+// the Flink nexmark suite's views, every field NOT NULL:
+//   bid:     auction, bidder, price BIGINT, channel, url STRING, dateTime TIMESTAMP, extra STRING
+//   auction: id BIGINT, itemName, description STRING, initialBid, reserve BIGINT,
+//            dateTime, expires TIMESTAMP, seller, category BIGINT, extra STRING
+//   person:  id BIGINT, name, emailAddress, creditCard, city, state STRING,
+//            dateTime TIMESTAMP, extra STRING
+// An empty schema for any other kind.
+Schema NexmarkSchema(const std::string& kind);
+
 }  // namespace sluice

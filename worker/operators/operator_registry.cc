@@ -3,6 +3,7 @@
 #include "worker/operators/calc.h"
 #include "worker/operators/datagen_source.h"
 #include "worker/operators/keyed_count.h"
+#include "worker/operators/nexmark_source.h"
 #include "worker/operators/sinks.h"
 #include "worker/operators/throttle.h"
 
@@ -11,6 +12,7 @@ namespace sluice {
 OperatorRegistry OperatorRegistry::Builtin() {
   OperatorRegistry r;
   r.AddSource("datagen", &DatagenSource::Create);
+  r.AddSource("nexmark", &NexmarkSource::Create);
   r.AddOperator("calc", &CalcOperator::Create);
   r.AddOperator("keyed-count", &KeyedCountOperator::Create);
   r.AddOperator("throttle", &ThrottleOperator::Create);
