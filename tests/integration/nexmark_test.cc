@@ -1,0 +1,89 @@
+// The stateless Nexmark queries run end to end on two workers; q2's result
+// is checked against q0's output filtered here, by another path.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "tests/support/local_cluster.h"
+
+namespace sluice::testing {
+namespace {
+
+class NexmarkTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = new LocalCluster();
+    ASSERT_TRUE(cluster_->StartCoordinator().ok()) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->WaitForWorkers(2)) << cluster_->Logs();
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+
+  // Runs the query; returns its output rows.
+  std::vector<nlohmann::json> Run(const std::string& q, int64_t events) {
+    std::string output = cluster_->dir() + "/" + q;
+    CommandResult run = cluster_->Cli({"run", std::string(SLUICE_SOURCE_DIR "/examples/jobs/nexmark/") + q + ".yaml",
+                                       "-p", "2", "-D", "events=" + std::to_string(events), "-D", "output=" + output});
+    EXPECT_EQ(run.exit_code, 0) << q << ": " << run.out << run.err << cluster_->Logs();
+    std::vector<nlohmann::json> rows;
+    if (!std::filesystem::exists(output)) return rows;
+    for (const auto& entry : std::filesystem::directory_iterator(output)) {
+      std::ifstream in(entry.path());
+      for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+    }
+    return rows;
+  }
+
+  static LocalCluster* cluster_;
+};
+
+LocalCluster* NexmarkTest::cluster_ = nullptr;
+
+TEST_F(NexmarkTest, Q0PassesEveryBidThrough) {
+  auto rows = Run("q0", 50000);
+  EXPECT_EQ(rows.size(), 46000u) << "46 of every 50 events are bids";
+  std::set<std::string> keys;
+  for (const auto& [k, v] : rows.at(0).items()) keys.insert(k);
+  EXPECT_EQ(keys, (std::set<std::string>{"auction", "bidder", "price", "dateTime", "extra"}));
+}
+
+TEST_F(NexmarkTest, Q2EqualsQ0FilteredHere) {
+  std::multiset<std::string> expected, actual;
+  for (const auto& row : Run("q0", 100000)) {
+    if (row["auction"].get<int64_t>() % 123 == 0) {
+      expected.insert(std::to_string(row["auction"].get<int64_t>()) + "/" + std::to_string(row["price"].get<int64_t>()));
+    }
+  }
+  for (const auto& row : Run("q2", 100000)) {
+    actual.insert(std::to_string(row["auction"].get<int64_t>()) + "/" + std::to_string(row["price"].get<int64_t>()));
+  }
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(actual, expected);
+}
+
+TEST_F(NexmarkTest, TheOtherStatelessQueriesRunAndKeepTheirContracts) {
+  for (const auto& row : Run("q1", 20000)) EXPECT_TRUE(row["price"].is_number());
+  auto q14 = Run("q14", 20000);
+  EXPECT_FALSE(q14.empty());
+  for (const auto& row : q14) {
+    double price = row["price"];
+    EXPECT_GT(price, 1000000);
+    EXPECT_LT(price, 50000000);
+    EXPECT_TRUE(row["bidTimeType"] == "dayTime" || row["bidTimeType"] == "nightTime" || row["bidTimeType"] == "otherTime");
+  }
+  auto q21 = Run("q21", 20000);
+  EXPECT_FALSE(q21.empty());
+  for (const auto& row : q21) EXPECT_FALSE(row["channel_id"].is_null());
+  auto q22 = Run("q22", 20000);
+  EXPECT_EQ(q22.size(), 18400u);
+}
+
+}  // namespace
+}  // namespace sluice::testing
