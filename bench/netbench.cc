@@ -67,12 +67,9 @@ class Counter {
   uint64_t checksum_ = 0;
 };
 
-PathResult RunChannel(uint64_t total_bytes, uint32_t row_bytes, uint32_t buffer_bytes) {
+PathResult RunChannel(uint64_t total_bytes, uint32_t row_bytes, DataPlaneOptions options) {
   Logger log = MakeLogger("netbench", spdlog::level::warn);
-  DataPlaneOptions options;
-  options.buffer_size = buffer_bytes;
   options.memory_bytes = 64ull << 20;
-  if (const char* e = std::getenv("NB_EXCL")) options.exclusive_buffers = std::atoi(e);
   auto producer = DataPlane::Start({"127.0.0.1", 0}, options, log);
   auto consumer = DataPlane::Start({"127.0.0.1", 0}, options, log);
   if (!producer.ok() || !consumer.ok()) {
@@ -207,12 +204,18 @@ int main(int argc, char** argv) {
   CLI::App app{"sluice-netbench: one remote channel vs a plain socket, same buffers, same rows."};
   uint64_t total_bytes = 2ull << 30;
   uint32_t row_bytes = 100, buffer_bytes = 32 * 1024;
+  DataPlaneOptions options;
   app.add_option("--bytes", total_bytes, "Bytes of rows to stream through each path")->check(CLI::PositiveNumber);
   app.add_option("--row-bytes", row_bytes, "Encoded size of one row (at least 40)")->check(CLI::Range(40u, 1u << 24));
   app.add_option("--buffer-bytes", buffer_bytes, "Network buffer size")->check(CLI::Range(1024u, 1u << 24));
+  app.add_option("--exclusive-buffers", options.exclusive_buffers, "Buffers per remote channel (network.exclusive-buffers)")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--floating-buffers", options.floating_buffers, "Floating buffers per gate (network.floating-buffers)")
+      ->check(CLI::Range(0, 1024));
   CLI11_PARSE(app, argc, argv);
+  options.buffer_size = buffer_bytes;
 
-  PathResult channel = RunChannel(total_bytes, row_bytes, buffer_bytes);
+  PathResult channel = RunChannel(total_bytes, row_bytes, options);
   PathResult plain = RunSocket(total_bytes, row_bytes, buffer_bytes);
   double ch_bps = channel.bytes / channel.seconds, sock_bps = plain.bytes / plain.seconds;
   std::printf(

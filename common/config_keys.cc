@@ -32,7 +32,7 @@ const std::vector<ConfigKey>& AllConfigKeys() {
        "Worker: memory for network buffers (all outputs and input channels of all tasks)."},
       {"network.buffer-size", "32kb", "Worker: size of one network buffer."},
       {"network.exclusive-buffers", "2", "Worker: buffers owned by each remote input channel (its base credit)."},
-      {"network.floating-buffers", "8", "Worker: buffers per input gate lent to channels with a backlog."},
+      {"network.floating-buffers", "24", "Worker: buffers per input gate lent to channels with a backlog."},
       // Jobs (job file 'config:' or sluice run -D)
       {"pipeline.flush-timeout", "10ms",
        "Job: longest time a partly filled output buffer waits before it is sent; 0 sends every record at once."},

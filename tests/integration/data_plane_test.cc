@@ -185,7 +185,7 @@ TEST_F(DataPlaneClusterTest, ASlowChannelStallsOnlyItselfAndMemoryStaysBounded) 
   // Job "slow": a fast generator feeds a throttled consumer through a HASH
   // edge, so its producers are backpressured for seconds. Job "free" crosses
   // the same pair of workers, over the same connections, at full speed.
-  const int64_t slow_events = 40000;
+  const int64_t slow_events = 400000;  // far more than every buffer on the way can hold
   std::string slow_out = cluster_.dir() + "/slow";
   std::string slow = WriteJob("slow.yaml", R"(
 name: slow
@@ -196,7 +196,7 @@ operators:
     events: )" + std::to_string(slow_events) + R"(
   - id: slow
     type: throttle
-    rows-per-second: 5000
+    rows-per-second: 50000
     input: {from: gen, partition: hash, key: [key]}
   - id: out
     type: file-sink

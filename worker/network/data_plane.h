@@ -20,8 +20,13 @@ namespace sluice {
 struct DataPlaneOptions {
   uint32_t buffer_size = 32 * 1024;
   uint64_t memory_bytes = 64ull << 20;
-  int exclusive_buffers = 2;  // per remote input channel
-  int floating_buffers = 8;   // per input gate
+  int exclusive_buffers = 2;  // per remote input channel, as in Flink
+  // Per input gate (and per output). Flink uses 8; with 24 a busy channel
+  // keeps enough buffers in flight that its threads hand over several per
+  // wake-up (sluice-netbench on two cores: median 0.45 -> 0.59 of a plain
+  // socket). Floating buffers cost per gate, not per channel, so this scales
+  // where more exclusive buffers would not.
+  int floating_buffers = 24;
 };
 
 class DataPlane {
