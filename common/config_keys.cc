@@ -36,6 +36,8 @@ const std::vector<ConfigKey>& AllConfigKeys() {
       // Jobs (job file 'config:' or sluice run -D)
       {"pipeline.flush-timeout", "10ms",
        "Job: longest time a partly filled output buffer waits before it is sent; 0 sends every record at once."},
+      {"pipeline.auto-watermark-interval", "200ms",
+       "Job: how often sources emit their watermark."},
       // Both daemons
       {"log.level", "info", "trace, debug, info, warn, error or off."},
   };

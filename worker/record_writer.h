@@ -30,6 +30,7 @@ class RecordWriter final : public Collector {
                const std::atomic<bool>* cancelled, std::atomic<int64_t>* backpressured_ns);
 
   void Collect(const RowView& row) override;
+  void EmitWatermark(int64_t watermark) override { BroadcastEvent(Event::Watermark(watermark)); }
   // Hands every partly filled buffer to its subpartition.
   void Flush();
   // Flushes, then puts the event into every subpartition, in order with data.

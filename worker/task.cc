@@ -16,6 +16,7 @@ class ChainCollector final : public Collector {
  public:
   ChainCollector(Operator* next, Collector* next_out) : next_(next), next_out_(next_out) {}
   void Collect(const RowView& row) override { next_->Process(row, *next_out_); }
+  void EmitWatermark(int64_t watermark) override { next_->ProcessWatermark(watermark, *next_out_); }
 
  private:
   Operator* next_;
@@ -32,6 +33,9 @@ class CountingCollector final : public Collector {
     records_->fetch_add(1, std::memory_order_relaxed);
     bytes_->fetch_add(row.size(), std::memory_order_relaxed);
     if (next_ != nullptr) next_->Collect(row);
+  }
+  void EmitWatermark(int64_t watermark) override {
+    if (next_ != nullptr) next_->EmitWatermark(watermark);
   }
 
  private:
@@ -51,6 +55,9 @@ class FanOutCollector final : public Collector {
   explicit FanOutCollector(std::vector<Collector*> targets) : targets_(std::move(targets)) {}
   void Collect(const RowView& row) override {
     for (Collector* t : targets_) t->Collect(row);
+  }
+  void EmitWatermark(int64_t watermark) override {
+    for (Collector* t : targets_) t->EmitWatermark(watermark);
   }
 
  private:
@@ -89,6 +96,15 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& reque
       return Status::InvalidArgument("pipeline.flush-timeout: '" + flush->second + "' is not a duration");
     }
     task->flush_timeout_ms_ = *ms;
+  }
+  auto interval = request.job_config().find("pipeline.auto-watermark-interval");
+  if (interval != request.job_config().end()) {
+    auto ms = ParseDurationMs(interval->second);
+    if (!ms.ok() || *ms <= 0) {
+      return Status::InvalidArgument("pipeline.auto-watermark-interval: '" + interval->second +
+                                     "' is not a positive duration");
+    }
+    task->watermark_interval_ms_ = *ms;
   }
   if ((request.inputs_size() > 0 || request.outputs_size() > 0) && data_plane == nullptr) {
     return Status::FailedPrecondition("a task with inputs or outputs needs the data plane");
@@ -298,12 +314,26 @@ Status Task::RunSource() {
   for (auto& op : operators_) SLUICE_RETURN_IF_ERROR(op->Open());
   Report(proto::TASK_RUNNING);
   bool done = false;
+  int64_t watermark = INT64_MIN;
+  int64_t last_watermark_ms = NowMs();
   while (!done) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
     SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, kBatchRows, &done));
     SLUICE_RETURN_IF_ERROR(CheckFailures());
+    // Periodic watermarks, as Flink's auto-watermark interval: each one is an
+    // event that flushes buffers, so not one per batch.
+    if (NowMs() - last_watermark_ms >= watermark_interval_ms_) {
+      last_watermark_ms = NowMs();
+      int64_t current = source_->CurrentWatermark();
+      if (current > watermark) {
+        watermark = current;
+        head_->EmitWatermark(watermark);
+      }
+    }
     MaybeFlush(false);
   }
+  // The end of a bounded input completes every window.
+  head_->EmitWatermark(INT64_MAX);
   return FinishChain();
 }
 
@@ -399,7 +429,7 @@ Status Task::RunInputs() {
         }
         if (min != INT64_MAX && min > watermark) {
           watermark = min;
-          for (auto& w : writers_) w->BroadcastEvent(Event::Watermark(watermark));
+          head_->EmitWatermark(watermark);
         }
       }
     }

@@ -76,6 +76,7 @@ class Task {
   StateListener listener_;
   Logger log_;
   int64_t flush_timeout_ms_ = 10;
+  int64_t watermark_interval_ms_ = 200;
   int64_t last_flush_ms_ = 0;
 
   std::unique_ptr<SourceOperator> source_;

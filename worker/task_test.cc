@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <mutex>
 #include <unistd.h>
 
@@ -121,6 +122,63 @@ TEST(TaskTest, AChainWithoutASourceIsRefusedBeforeStarting) {
                            MakeLogger("task-test", spdlog::level::off));
   ASSERT_FALSE(task.ok());
   EXPECT_THAT(task.status().message(), HasSubstr("'calc' is not a source and the vertex has no inputs"));
+}
+
+// Passes rows on and records what it sees, for the watermark test.
+struct WatermarkLog {
+  std::mutex mu;
+  std::vector<int64_t> watermarks;
+  std::vector<int64_t> row_times;
+};
+
+class RecordingOperator final : public Operator {
+ public:
+  explicit RecordingOperator(WatermarkLog* log) : log_(log) {}
+  void Process(const RowView& row, Collector& out) override {
+    std::lock_guard<std::mutex> lock(log_->mu);
+    log_->row_times.push_back(row.GetTimestampMillis(4));
+    out.Collect(row);
+  }
+  void ProcessWatermark(int64_t watermark, Collector& out) override {
+    {
+      std::lock_guard<std::mutex> lock(log_->mu);
+      log_->watermarks.push_back(watermark);
+    }
+    out.EmitWatermark(watermark);
+  }
+
+ private:
+  WatermarkLog* log_;
+};
+
+TEST(TaskTest, SourcesEmitPeriodicWatermarksAndTheMaximumAtTheEnd) {
+  WatermarkLog log;
+  OperatorRegistry registry = OperatorRegistry::Builtin();
+  registry.AddOperator("record", [&log](const OperatorSetup&) -> Result<std::unique_ptr<Operator>> {
+    return std::unique_ptr<Operator>(new RecordingOperator(&log));
+  });
+  proto::Vertex v = Chain({Op("gen", "datagen", {{"events", "3000"}, {"rate", "10000"}}), Op("out", "blackhole")});
+  // Put the recorder between source and sink; it keeps the schema.
+  proto::OperatorSpec rec = Op("rec", "record");
+  *rec.mutable_output_schema() = v.operators(0).output_schema();
+  *v.mutable_operators()->Add() = v.operators(1);
+  *v.mutable_operators(1) = rec;
+  proto::DeployTaskRequest request = Deploy(v);
+  (*request.mutable_job_config())["pipeline.auto-watermark-interval"] = "50ms";
+  Recorder rec_states;
+  auto task = Task::Create(request, registry, nullptr, rec_states.Listener(), MakeLogger("task-test", spdlog::level::warn));
+  ASSERT_TRUE(task.ok()) << task.status().ToString();
+  (*task)->Start();
+  (*task)->Join();
+  ASSERT_EQ(rec_states.states.back(), proto::TASK_FINISHED) << rec_states.failure;
+  ASSERT_EQ(log.row_times.size(), 3000u);
+  ASSERT_GE(log.watermarks.size(), 3u) << "a 300 ms run with a 50 ms interval";
+  EXPECT_EQ(log.watermarks.back(), INT64_MAX);
+  for (size_t i = 1; i < log.watermarks.size(); ++i) EXPECT_GT(log.watermarks[i], log.watermarks[i - 1]);
+  // Each periodic watermark is the time of a row already seen.
+  for (size_t i = 0; i + 1 < log.watermarks.size(); ++i) {
+    EXPECT_NE(std::find(log.row_times.begin(), log.row_times.end(), log.watermarks[i]), log.row_times.end());
+  }
 }
 
 }  // namespace

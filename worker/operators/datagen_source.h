@@ -17,6 +17,8 @@ class DatagenSource final : public SourceOperator {
 
   // The id this subtask emits next: its read position.
   int64_t next_id() const { return next_id_; }
+  // Rows of a subtask are in event-time order: its last row's time.
+  int64_t CurrentWatermark() const override { return emitted_ == 0 ? INT64_MIN : base_time_ + next_id_ - parallelism_; }
 
  private:
   DatagenSource(int64_t events, int64_t keys, double rate, int64_t base_time, int subtask, int parallelism);

@@ -30,7 +30,7 @@ class NexmarkSource final : public SourceOperator {
   // Event time of the last emitted event minus the watermark delay; INT64_MIN
   // before the first row. Event time grows with the event number, so this is
   // a bound on everything emitted later minus the delay.
-  int64_t CurrentWatermark() const {
+  int64_t CurrentWatermark() const override {
     if (last_event_time_ == std::numeric_limits<int64_t>::min()) return last_event_time_;
     return last_event_time_ - generator_.config().watermark_delay_ms;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,9 @@ class Collector {
  public:
   virtual ~Collector() = default;
   virtual void Collect(const RowView& row) = 0;
+  // Event time has reached `watermark` (ms): no row with an earlier event
+  // time follows. INT64_MAX at the end of input fires everything pending.
+  virtual void EmitWatermark(int64_t watermark) {}
 };
 
 // Everything an operator instance is built from.
@@ -54,6 +58,9 @@ class OperatorBase {
 class Operator : public OperatorBase {
  public:
   virtual void Process(const RowView& row, Collector& out) = 0;
+  // Operators with event-time state fire what the watermark completes, then
+  // pass it on; the rest just pass it on.
+  virtual void ProcessWatermark(int64_t watermark, Collector& out) { out.EmitWatermark(watermark); }
   // End of input: emit what is pending and make output durable.
   virtual Status Finish(Collector& out) { return Status::Ok(); }
 };
@@ -63,6 +70,9 @@ class SourceOperator : public OperatorBase {
   // Emits at most `max_rows` rows; sets *done once there will be no more. May
   // emit nothing (rate limiting) and return quickly so cancellation is seen.
   virtual Status Emit(Collector& out, size_t max_rows, bool* done) = 0;
+  // The source's watermark now: event time below it will not be emitted any
+  // more. The task emits it periodically; INT64_MIN = no event time.
+  virtual int64_t CurrentWatermark() const { return INT64_MIN; }
 };
 
 }  // namespace sluice
