@@ -422,12 +422,16 @@ Status Task::RunInputs() {
       // The task's watermark is the minimum over channels still open.
       if (e.type != EventType::kCheckpointBarrier) {
         int64_t min = INT64_MAX;
+        bool any_open = false;
         for (const auto& gate : channels) {
           for (const auto& c : gate) {
-            if (!c.ended) min = std::min(min, c.watermark);
+            if (c.ended) continue;
+            any_open = true;
+            min = std::min(min, c.watermark);
           }
         }
-        if (min != INT64_MAX && min > watermark) {
+        // INT64_MAX from every open channel is the end of event time: pass it.
+        if (any_open && min > watermark) {
           watermark = min;
           head_->EmitWatermark(watermark);
         }

@@ -1,5 +1,6 @@
 #include "common/catalog/operator_catalog.h"
 
+#include "common/catalog/aggregate_spec.h"
 #include "common/config.h"
 #include "common/expr/expression.h"
 
@@ -287,6 +288,47 @@ OperatorSignature ThrottleSignature() {
   return sig;
 }
 
+OperatorSignature WindowAggregateSignature() {
+  OperatorSignature sig;
+  sig.type = "window-aggregate";
+  sig.role = OperatorRole::kTransform;
+  sig.description = "Event-time tumbling or sliding windows per key, fired by the watermark.";
+  sig.options = {
+      {"time", true, "The TIMESTAMP field that places a row in windows."},
+      {"size", true, "Window size (a duration)."},
+      {"slide", false, "Slide of sliding windows; omitted = tumbling (slide = size)."},
+      {"key", false, "Key fields (a list); omitted = one global window per time range."},
+      {"aggregates", true, "List of 'fn(arg) AS name': count(*), count(x), sum, min, max, avg."},
+  };
+  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    const Schema& input = in[0];
+    SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
+    auto t = input.IndexOf(time);
+    if (!t || input.field(*t).type != FieldType::kTimestamp) {
+      return Status::InvalidArgument("time field '" + time + "' must be a TIMESTAMP field of " + input.ToString());
+    }
+    SLUICE_ASSIGN_OR_RETURN(int64_t size, o.GetDurationMs("size", 0));
+    SLUICE_ASSIGN_OR_RETURN(int64_t slide, o.GetDurationMs("slide", size));
+    if (size <= 0 || slide <= 0) return Status::InvalidArgument("size and slide must be positive durations");
+    if (size % slide != 0) return Status::InvalidArgument("size must be a multiple of slide");
+    Schema output;
+    for (const auto& name : o.GetList("key")) {
+      auto index = input.IndexOf(name);
+      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + input.ToString());
+      output.Add(input.field(*index));
+    }
+    output.Add({"window_start", FieldType::kTimestamp, false, 0});
+    output.Add({"window_end", FieldType::kTimestamp, false, 0});
+    for (const auto& text : o.GetList("aggregates")) {
+      SLUICE_ASSIGN_OR_RETURN(AggregateSpec spec, ParseAggregate(text, input));
+      if (output.IndexOf(spec.name)) return Status::InvalidArgument("output field '" + spec.name + "' is named twice");
+      output.Add(spec.output);
+    }
+    return output;
+  };
+  return sig;
+}
+
 OperatorSignature SinkSignature(std::string type, std::string description,
                                 std::vector<OptionSpec> options) {
   OperatorSignature sig;
@@ -309,6 +351,7 @@ OperatorCatalog OperatorCatalog::Builtin() {
   catalog.Add(CalcSignature());
   catalog.Add(KeyedCountSignature());
   catalog.Add(ThrottleSignature());
+  catalog.Add(WindowAggregateSignature());
   catalog.Add(SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                             {{"path", true, "Output directory, created if missing; empty = discard rows."}}));
   catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));

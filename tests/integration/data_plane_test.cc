@@ -141,6 +141,66 @@ operators:
   EXPECT_EQ(all.size(), 30000u);
 }
 
+TEST_F(DataPlaneClusterTest, EventTimeWindowsAcrossWorkersGiveExactResults) {
+  // Watermarks travel with the rows through a HASH exchange; each window
+  // fires once every upstream subtask has passed it, so nothing is late and
+  // every window is complete. Expected values come from datagen's formulas.
+  const int64_t events = 60000;
+  std::string output = cluster_.dir() + "/windows";
+  std::string job = WriteJob("windows.yaml", R"(
+parallelism: 2
+config:
+  pipeline.auto-watermark-interval: 20ms
+operators:
+  - id: gen
+    type: datagen
+    events: )" + std::to_string(events) + R"(
+    keys: 7
+    rate: 40000
+  - id: win
+    type: window-aggregate
+    input: {from: gen, partition: hash, key: [key]}
+    time: ts
+    size: 1s
+    key: [key]
+    aggregates: ["count(*) AS n", "sum(value) AS total", "max(id) AS last"]
+  - id: out
+    type: file-sink
+    path: )" + output + "\n");
+  CommandResult run = cluster_.Cli({"run", job});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << cluster_.Logs();
+
+  // datagen: ts = 1436918400000 + id, a multiple of 1000 plus id, so window w
+  // holds ids [1000w, 1000w + 1000).
+  std::map<std::pair<int64_t, int64_t>, std::tuple<int64_t, int64_t, int64_t>> expected;
+  for (int64_t id = 0; id < events; ++id) {
+    auto& [n, total, last] = expected[{id % 7, id / 1000}];
+    ++n;
+    total += (id * 7919) % 1000;
+    last = std::max(last, id);
+  }
+  size_t rows = 0;
+  std::set<std::pair<int64_t, int64_t>> seen;
+  for (const auto& [file, lines] : ReadParts(output)) {
+    for (const auto& line : lines) {
+      ++rows;
+      auto r = nlohmann::json::parse(line);
+      std::string start = r["window_start"];  // "2015-07-15 00:MM:SS.000"
+      int64_t minute = std::stoll(start.substr(14, 2)), second = std::stoll(start.substr(17, 2));
+      auto it = expected.find({r["key"].get<int64_t>(), minute * 60 + second});
+      ASSERT_NE(it, expected.end()) << line;
+      seen.insert(it->first);
+      EXPECT_EQ(r["n"].get<int64_t>(), std::get<0>(it->second)) << line;
+      EXPECT_EQ(r["total"].get<int64_t>(), std::get<1>(it->second)) << line;
+      EXPECT_EQ(r["last"].get<int64_t>(), std::get<2>(it->second)) << line;
+    }
+  }
+  EXPECT_EQ(rows, expected.size());
+  for (const auto& [window, values] : expected) {
+    EXPECT_TRUE(seen.count(window)) << "no row for key " << window.first << ", window " << window.second;
+  }
+}
+
 TEST(NetworkMemoryTest, AJobWhoseChannelsDoNotFitFailsToDeploySayingHowMuchItNeeded) {
   LocalCluster cluster;
   ASSERT_TRUE(cluster.StartCoordinator().ok()) << cluster.Logs();

@@ -6,6 +6,7 @@
 #include "worker/operators/nexmark_source.h"
 #include "worker/operators/sinks.h"
 #include "worker/operators/throttle.h"
+#include "worker/operators/window_aggregate.h"
 
 namespace sluice {
 
@@ -16,6 +17,7 @@ OperatorRegistry OperatorRegistry::Builtin() {
   r.AddOperator("calc", &CalcOperator::Create);
   r.AddOperator("keyed-count", &KeyedCountOperator::Create);
   r.AddOperator("throttle", &ThrottleOperator::Create);
+  r.AddOperator("window-aggregate", &WindowAggregateOperator::Create);
   r.AddOperator("file-sink", &FileSink::Create);
   r.AddOperator("print", &PrintSink::Create);
   r.AddOperator("blackhole", &BlackholeSink::Create);

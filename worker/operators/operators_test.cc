@@ -8,6 +8,7 @@
 
 #include "common/records/row_json.h"
 #include "worker/operators/operator_registry.h"
+#include "worker/operators/window_aggregate.h"
 
 namespace sluice {
 namespace {
@@ -134,6 +135,105 @@ TEST(FileSinkTest, AnUnwritableDirectoryIsAClearError) {
   Status s = (*sink)->Open();
   EXPECT_EQ(s.code(), StatusCode::kIoError);
   EXPECT_THAT(s.message(), HasSubstr("/proc/sluice/out"));
+}
+
+// Rows (id, key, value, name, ts) of datagen's schema, one at a time.
+RowView DatagenRow(RowBuilder& b, int64_t id, int64_t key, int64_t value, int64_t ts) {
+  b.Reset();
+  b.SetInt64(0, id);
+  b.SetInt64(1, key);
+  b.SetInt64(2, value);
+  b.SetString(3, "n");
+  b.SetTimestampMillis(4, ts);
+  return b.Finish();
+}
+
+class CollectJson final : public Collector {
+ public:
+  explicit CollectJson(Schema schema) : schema_(std::move(schema)) {}
+  void Collect(const RowView& row) override {
+    std::string line;
+    AppendRowJson(row, schema_, &line);
+    rows.insert(line);
+  }
+  void EmitWatermark(int64_t w) override { watermarks.push_back(w); }
+  std::set<std::string> rows;
+  std::vector<int64_t> watermarks;
+
+ private:
+  Schema schema_;
+};
+
+Result<std::unique_ptr<Operator>> MakeWindow(OperatorOptions::Map options, Schema* output) {
+  auto catalog = OperatorCatalog::Builtin();
+  auto schema = catalog.Resolve("window-aggregate", {DatagenSchema()}, OperatorOptions("w", options));
+  if (!schema.ok()) return schema.status();
+  *output = *schema;
+  return OperatorRegistry::Builtin().CreateOperator(MakeSetup("window-aggregate", options, DatagenSchema(), *schema));
+}
+
+TEST(WindowAggregateTest, TumblingWindowsFireOnTheWatermarkAndDropLateRows) {
+  Schema out;
+  auto op = MakeWindow({{"time", {"ts"}}, {"size", {"10ms"}}, {"key", {"key"}},
+                        {"aggregates", {"count(*) AS n", "sum(value) AS total", "min(value) AS lo", "max(value) AS hi",
+                                        "avg(value) AS mean"}}},
+                       &out);
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  EXPECT_EQ(out.ToString(), "(key INT64 NOT NULL, window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL, "
+                            "n INT64 NOT NULL, total INT64, lo INT64, hi INT64, mean DOUBLE)");
+  CollectJson sink(out);
+  RowBuilder b(5);
+  (*op)->Process(DatagenRow(b, 0, 1, 5, 0), sink);
+  (*op)->Process(DatagenRow(b, 1, 1, 7, 9), sink);
+  (*op)->Process(DatagenRow(b, 2, 2, 4, 3), sink);
+  (*op)->Process(DatagenRow(b, 3, 1, 1, 10), sink);  // next window
+  (*op)->ProcessWatermark(8, sink);
+  EXPECT_TRUE(sink.rows.empty()) << "[0, 10) ends at 9";
+  (*op)->ProcessWatermark(9, sink);
+  EXPECT_EQ(sink.rows, (std::set<std::string>{
+                           R"({"key":1,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","n":2,"total":12,"lo":5,"hi":7,"mean":6.0})",
+                           R"({"key":2,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","n":1,"total":4,"lo":4,"hi":4,"mean":4.0})"}));
+  (*op)->Process(DatagenRow(b, 4, 1, 100, 5), sink);  // late: [0, 10) has fired
+  auto* window = static_cast<WindowAggregateOperator*>(op->get());
+  EXPECT_EQ(window->late_rows(), 1);
+  sink.rows.clear();
+  (*op)->ProcessWatermark(INT64_MAX, sink);
+  EXPECT_EQ(sink.rows.size(), 1u);
+  EXPECT_NE(sink.rows.begin()->find(R"("n":1,"total":1)"), std::string::npos) << *sink.rows.begin();
+  EXPECT_EQ(window->open_windows(), 0u) << "fired windows leave no state";
+  EXPECT_EQ(sink.watermarks, (std::vector<int64_t>{8, 9, INT64_MAX}));
+}
+
+TEST(WindowAggregateTest, SlidingWindowsCountARowInEveryWindowItFallsIn) {
+  Schema out;
+  auto op = MakeWindow({{"time", {"ts"}}, {"size", {"10ms"}}, {"slide", {"5ms"}}, {"aggregates", {"count(*) AS n"}}},
+                       &out);
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  CollectJson sink(out);
+  RowBuilder b(5);
+  for (int64_t t : {0, 4, 5, 12}) (*op)->Process(DatagenRow(b, t, 0, 0, t), sink);
+  (*op)->ProcessWatermark(INT64_MAX, sink);
+  // [-5,5): 0,4  [0,10): 0,4,5  [5,15): 5,12  [10,20): 12
+  EXPECT_EQ(sink.rows.size(), 4u);
+  EXPECT_TRUE(sink.rows.count(R"({"window_start":"1969-12-31 23:59:59.995","window_end":"1970-01-01 00:00:00.005","n":2})"));
+  EXPECT_TRUE(sink.rows.count(R"({"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","n":3})"));
+  EXPECT_TRUE(sink.rows.count(R"({"window_start":"1970-01-01 00:00:00.005","window_end":"1970-01-01 00:00:00.015","n":2})"));
+  EXPECT_TRUE(sink.rows.count(R"({"window_start":"1970-01-01 00:00:00.010","window_end":"1970-01-01 00:00:00.020","n":1})"));
+}
+
+TEST(WindowAggregateTest, BadOptionsAreErrors) {
+  Schema out;
+  EXPECT_THAT(MakeWindow({{"time", {"id"}}, {"size", {"1s"}}, {"aggregates", {"count(*) AS n"}}}, &out).status().message(),
+              HasSubstr("must be a TIMESTAMP field"));
+  EXPECT_THAT(MakeWindow({{"time", {"ts"}}, {"size", {"10s"}}, {"slide", {"3s"}}, {"aggregates", {"count(*) AS n"}}}, &out)
+                  .status().message(),
+              HasSubstr("multiple of slide"));
+  EXPECT_THAT(MakeWindow({{"time", {"ts"}}, {"size", {"1s"}}, {"aggregates", {"median(value) AS m"}}}, &out)
+                  .status().message(),
+              HasSubstr("unknown function 'median'"));
+  EXPECT_THAT(MakeWindow({{"time", {"ts"}}, {"size", {"1s"}}, {"aggregates", {"sum(name) AS s"}}}, &out)
+                  .status().message(),
+              HasSubstr("sum of STRING is not supported"));
 }
 
 }  // namespace
