@@ -329,6 +329,33 @@ OperatorSignature WindowAggregateSignature() {
   return sig;
 }
 
+OperatorSignature WindowMaxSignature() {
+  OperatorSignature sig;
+  sig.type = "window-max";
+  sig.role = OperatorRole::kTransform;
+  sig.description = "Per window (window_start, window_end), the rows at the maximum of a field, ties included.";
+  sig.options = {{"field", true, "The numeric field to maximize."}};
+  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    const Schema& input = in[0];
+    for (const char* name : {"window_start", "window_end"}) {
+      auto f = input.IndexOf(name);
+      if (!f || input.field(*f).type != FieldType::kTimestamp) {
+        return Status::InvalidArgument(std::string("the input needs a TIMESTAMP field '") + name +
+                                       "' (as window-aggregate emits)");
+      }
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::string field, o.GetString("field"));
+    auto f = input.IndexOf(field);
+    if (!f) return Status::InvalidArgument("field '" + field + "' is not in " + input.ToString());
+    FieldType t = input.field(*f).type;
+    if (t != FieldType::kInt64 && t != FieldType::kDouble && t != FieldType::kTimestamp && t != FieldType::kDecimal) {
+      return Status::InvalidArgument("field '" + field + "' must be numeric");
+    }
+    return input;
+  };
+  return sig;
+}
+
 OperatorSignature SinkSignature(std::string type, std::string description,
                                 std::vector<OptionSpec> options) {
   OperatorSignature sig;
@@ -352,6 +379,7 @@ OperatorCatalog OperatorCatalog::Builtin() {
   catalog.Add(KeyedCountSignature());
   catalog.Add(ThrottleSignature());
   catalog.Add(WindowAggregateSignature());
+  catalog.Add(WindowMaxSignature());
   catalog.Add(SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                             {{"path", true, "Output directory, created if missing; empty = discard rows."}}));
   catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));

@@ -47,7 +47,7 @@ TEST(OperatorCatalogTest, ErrorsNameTheOperatorAndTheProblem) {
   r = catalog.Resolve("calc", {DatagenSchema()}, Options("c", {{"select", {"id", "key AS id"}}}));
   EXPECT_THAT(r.status().message(), HasSubstr("duplicate output name 'id'"));
   r = catalog.Resolve("warp", {}, Options("w", {}));
-  EXPECT_THAT(r.status().message(), HasSubstr("operator 'w': unknown operator type 'warp' (known: blackhole, calc, datagen, file-sink, keyed-count, nexmark, print, throttle, window-aggregate)"));
+  EXPECT_THAT(r.status().message(), HasSubstr("operator 'w': unknown operator type 'warp' (known: blackhole, calc, datagen, file-sink, keyed-count, nexmark, print, throttle, window-aggregate, window-max)"));
   r = catalog.Resolve("datagen", {}, Options("g", {{"events", {"many"}}}));
   EXPECT_THAT(r.status().message(), HasSubstr("operator 'g': option 'events' must be an integer, got 'many'"));
   r = catalog.Resolve("file-sink", {DatagenSchema()}, Options("s", {}));

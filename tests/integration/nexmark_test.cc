@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "tests/support/local_cluster.h"
@@ -83,6 +84,35 @@ TEST_F(NexmarkTest, TheOtherStatelessQueriesRunAndKeepTheirContracts) {
   for (const auto& row : q21) EXPECT_FALSE(row["channel_id"].is_null());
   auto q22 = Run("q22", 20000);
   EXPECT_EQ(q22.size(), 18400u);
+}
+
+// q5 against its definition, computed here from q0's bids (auction and
+// dateTime): per sliding window of 10 s every 2 s, the auctions with the most
+// bids.
+TEST_F(NexmarkTest, Q5EqualsTheHotItemsComputedFromQ0) {
+  const int64_t events = 300000;
+  std::map<int64_t, std::map<int64_t, int64_t>> counts;  // window start -> auction -> bids
+  for (const auto& row : Run("q0", events)) {
+    std::string t = row["dateTime"];  // "2015-07-15 HH:MM:SS.mmm"
+    int64_t ms = ((std::stoll(t.substr(11, 2)) * 60 + std::stoll(t.substr(14, 2))) * 60 + std::stoll(t.substr(17, 2))) * 1000 +
+                 std::stoll(t.substr(20, 3));
+    int64_t last_start = ms - ms % 2000;
+    for (int64_t start = last_start; start > ms - 10000; start -= 2000) ++counts[start][row["auction"].get<int64_t>()];
+  }
+  std::multiset<std::string> expected;
+  for (const auto& [start, auctions] : counts) {
+    int64_t max = 0;
+    for (const auto& [auction, n] : auctions) max = std::max(max, n);
+    for (const auto& [auction, n] : auctions) {
+      if (n == max) expected.insert(std::to_string(auction) + "/" + std::to_string(n));
+    }
+  }
+  std::multiset<std::string> actual;
+  for (const auto& row : Run("q5", events)) {
+    actual.insert(std::to_string(row["auction"].get<int64_t>()) + "/" + std::to_string(row["num"].get<int64_t>()));
+  }
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(actual, expected);
 }
 
 }  // namespace

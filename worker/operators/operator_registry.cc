@@ -7,6 +7,7 @@
 #include "worker/operators/sinks.h"
 #include "worker/operators/throttle.h"
 #include "worker/operators/window_aggregate.h"
+#include "worker/operators/window_max.h"
 
 namespace sluice {
 
@@ -18,6 +19,7 @@ OperatorRegistry OperatorRegistry::Builtin() {
   r.AddOperator("keyed-count", &KeyedCountOperator::Create);
   r.AddOperator("throttle", &ThrottleOperator::Create);
   r.AddOperator("window-aggregate", &WindowAggregateOperator::Create);
+  r.AddOperator("window-max", &WindowMaxOperator::Create);
   r.AddOperator("file-sink", &FileSink::Create);
   r.AddOperator("print", &PrintSink::Create);
   r.AddOperator("blackhole", &BlackholeSink::Create);

@@ -236,5 +236,36 @@ TEST(WindowAggregateTest, BadOptionsAreErrors) {
               HasSubstr("sum of STRING is not supported"));
 }
 
+TEST(WindowMaxTest, KeepsTheRowsAtEachWindowsMaximumTiesIncluded) {
+  Schema in({{"auction", FieldType::kInt64, false, 0},
+             {"window_start", FieldType::kTimestamp, false, 0},
+             {"window_end", FieldType::kTimestamp, false, 0},
+             {"num", FieldType::kInt64, false, 0}});
+  auto op = OperatorRegistry::Builtin().CreateOperator(MakeSetup("window-max", {{"field", {"num"}}}, in, in));
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  CollectJson sink(in);
+  RowBuilder b(4);
+  auto row = [&](int64_t auction, int64_t start, int64_t num) {
+    b.Reset();
+    b.SetInt64(0, auction);
+    b.SetTimestampMillis(1, start);
+    b.SetTimestampMillis(2, start + 10);
+    b.SetInt64(3, num);
+    return b.Finish();
+  };
+  (*op)->Process(row(1, 0, 3), sink);
+  (*op)->Process(row(2, 0, 5), sink);
+  (*op)->Process(row(3, 0, 5), sink);
+  (*op)->Process(row(4, 10, 9), sink);
+  (*op)->ProcessWatermark(9, sink);
+  EXPECT_EQ(sink.rows.size(), 2u);
+  EXPECT_TRUE(sink.rows.count(R"({"auction":2,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","num":5})"));
+  EXPECT_TRUE(sink.rows.count(R"({"auction":3,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","num":5})"));
+  (*op)->Process(row(5, 0, 99), sink);  // late for the fired window: dropped
+  (*op)->ProcessWatermark(INT64_MAX, sink);
+  EXPECT_EQ(sink.rows.size(), 3u);
+  EXPECT_TRUE(sink.rows.count(R"({"auction":4,"window_start":"1970-01-01 00:00:00.010","window_end":"1970-01-01 00:00:00.020","num":9})"));
+}
+
 }  // namespace
 }  // namespace sluice
