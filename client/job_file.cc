@@ -18,6 +18,7 @@ namespace {
 struct Input {
   std::string from;
   proto::Partitioning partitioning = proto::FORWARD;
+  bool partition_given = false;  // else FORWARD, or REBALANCE across a parallelism change
   std::vector<std::string> keys;
   int line = 0;
 };
@@ -141,6 +142,7 @@ Result<Input> Parser::ParseInput(const YAML::Node& node) {
     } else if (key == "partition") {
       SLUICE_ASSIGN_OR_RETURN(std::string p, Scalar(kv.second, "partition"));
       for (auto& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      in.partition_given = true;
       if (p == "forward") in.partitioning = proto::FORWARD;
       else if (p == "hash") in.partitioning = proto::HASH;
       else if (p == "rebalance") in.partitioning = proto::REBALANCE;
@@ -203,7 +205,7 @@ Result<OperatorDecl> Parser::ParseOperator(const YAML::Node& node, const Operato
   // A non-source without an input reads the operator written before it.
   if (!has_input && sig->role != OperatorRole::kSource) {
     if (previous == nullptr) return Error(decl.line, "operator '" + id + "' (" + type + ") needs an 'input'");
-    decl.inputs.push_back({previous->spec.id(), proto::FORWARD, {}, decl.line});
+    decl.inputs.push_back({previous->spec.id(), proto::FORWARD, false, {}, decl.line});
   }
   return decl;
 }
@@ -215,6 +217,16 @@ Result<proto::JobGraph> Parser::BuildGraph(std::vector<OperatorDecl> ops, int pa
       return Error(ops[i].line, "operator id '" + ops[i].spec.id() + "' is used twice");
     }
     if (ops[i].parallelism == 0) ops[i].parallelism = parallelism;
+  }
+  // As Flink does: without a partitioning, an edge is FORWARD between equal
+  // parallelisms and REBALANCE across a change.
+  for (auto& op : ops) {
+    for (auto& in : op.inputs) {
+      auto it = index.find(in.from);
+      if (!in.partition_given && it != index.end() && ops[it->second].parallelism != op.parallelism) {
+        in.partitioning = proto::REBALANCE;
+      }
+    }
   }
   std::vector<std::vector<size_t>> consumers(ops.size());
   std::vector<int> indegree(ops.size(), 0);

@@ -143,6 +143,22 @@ operators:
   EXPECT_EQ(g->vertices(1).parallelism(), 3);
 }
 
+TEST_F(JobFileTest, AnInputWithoutPartitioningRebalancesAcrossAParallelismChange) {
+  auto g = Parse(R"(
+parallelism: 4
+operators:
+  - id: gen
+    type: datagen
+    parallelism: 1
+  - id: out
+    type: blackhole
+)");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->edges_size(), 1);
+  EXPECT_EQ(g->edges(0).partitioning(), proto::REBALANCE);
+  EXPECT_EQ(g->vertices(1).parallelism(), 4);
+}
+
 TEST_F(JobFileTest, TheShippedExamplesParse) {
   for (const char* name : {"quickstart.yaml", "endless.yaml"}) {
     auto g = ParseJobFile(std::string(SLUICE_SOURCE_DIR "/examples/jobs/") + name, {}, catalog_);

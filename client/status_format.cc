@@ -97,6 +97,8 @@ nlohmann::json WorkersJson(const proto::ListWorkersResponse& workers, int64_t no
                               {"slots_total", w.slots_total()},
                               {"slots_free", w.slots_free()},
                               {"running_tasks", w.running_tasks()},
+                              {"network_buffers_total", w.network_buffers_total()},
+                              {"network_buffers_free", w.network_buffers_free()},
                               {"registered_ms", w.registered_ms()},
                               {"last_heartbeat_ms", w.last_heartbeat_ms()},
                               {"last_heartbeat_age_ms", now_ms - w.last_heartbeat_ms()}});

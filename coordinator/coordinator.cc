@@ -54,6 +54,15 @@ Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph) {
   OperatorCatalog catalog = OperatorCatalog::Builtin();
   SLUICE_RETURN_IF_ERROR(ValidateJobGraph(catalog, options_.max_parallelism, &graph));
 
+  std::vector<std::thread> ended;
+  // Joined after the lock is released: a pruned job's driver has finished
+  // its work and is only returning, but it needs mu_ to get there.
+  struct JoinOnExit {
+    std::vector<std::thread>* threads;
+    ~JoinOnExit() {
+      for (auto& t : *threads) t.join();
+    }
+  } join_on_exit{&ended};
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status::Unavailable("the coordinator is shutting down");
   auto job = std::make_unique<Job>();
@@ -72,6 +81,7 @@ Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph) {
   job_order_.push_back(id);
   raw->driver = std::thread([this, raw] { DriveJob(raw); });
   PruneFinishedJobs();
+  ended.swap(finished_drivers_);
   return id;
 }
 
@@ -286,6 +296,13 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
 
 void Coordinator::CancelTasksAndWait(Job* job, std::unique_lock<std::mutex>& lock) {
   std::map<std::string, std::string> targets;  // worker id -> address
+  // Every worker that held a slot is told, even where all its subtasks have
+  // ended: a finished producer's partitions still hold network buffers there
+  // until their consumers are done, and only the cancel releases them.
+  for (const auto& worker_id : job->slot_workers) {
+    auto w = workers_.find(worker_id);
+    if (w != workers_.end()) targets[worker_id] = w->second.info.rpc_address();
+  }
   for (auto& vertex : job->subtasks) {
     for (auto& s : vertex) {
       if (s.state == proto::SCHEDULED) s.state = proto::TASK_CANCELED;
@@ -446,6 +463,8 @@ bool Coordinator::OnHeartbeat(const proto::Heartbeat& heartbeat) {
   it->second.last_heartbeat_mono = clock_->MonotonicMillis();
   it->second.info.set_last_heartbeat_ms(clock_->NowMillis());
   it->second.info.set_running_tasks(heartbeat.running_tasks());
+  it->second.info.set_network_buffers_total(heartbeat.network_buffers_total());
+  it->second.info.set_network_buffers_free(heartbeat.network_buffers_free());
   for (const auto& report : heartbeat.tasks()) {
     auto job = jobs_.find(report.task().job_id());
     if (job == jobs_.end() || job->second->attempt != report.task().attempt()) continue;
@@ -453,7 +472,19 @@ bool Coordinator::OnHeartbeat(const proto::Heartbeat& heartbeat) {
       if (job->second->graph.vertices(v).id() != report.task().vertex_id()) continue;
       auto& subtasks = job->second->subtasks[v];
       int i = report.task().subtask();
-      if (i >= 0 && i < static_cast<int>(subtasks.size())) subtasks[i].metrics = report.metrics();
+      if (i < 0 || i >= static_cast<int>(subtasks.size()) || subtasks[i].worker_id != heartbeat.worker_id()) continue;
+      Subtask& s = subtasks[i];
+      s.metrics = report.metrics();
+      // Heartbeats repair a lost state update: a report that moves the
+      // subtask forward is applied as if it had come on its own.
+      if (!IsTerminalTask(s.state) && report.state() > s.state) {
+        s.state = report.state();
+        if (report.state() == proto::TASK_FAILED && !job->second->cancel_requested) {
+          FailJob(job->second.get(), "subtask " + std::to_string(i) + " of vertex '" + report.task().vertex_id() +
+                                         "' on worker " + heartbeat.worker_id() + " failed");
+        }
+        changed_.notify_all();
+      }
     }
   }
   return true;
@@ -518,7 +549,11 @@ Status Coordinator::UpdateTaskState(const proto::TaskStateUpdate& update) {
       return Status::FailedPrecondition("subtask " + std::to_string(i) + " of vertex '" +
                                         update.task().vertex_id() + "' is not on worker " + update.worker_id());
     }
-    if (IsTerminalTask(s.state)) return Status::Ok();
+    if (IsTerminalTask(s.state)) {
+      // A heartbeat got here first; keep the reason this update brings.
+      if (s.failure.empty()) s.failure = update.failure();
+      return Status::Ok();
+    }
     s.state = update.state();
     s.metrics = update.metrics();
     if (!update.failure().empty()) s.failure = update.failure();

@@ -41,6 +41,8 @@ void CoordinatorLink::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    // A coordinator that stopped answering must not hold up our shutdown.
+    if (stream_context_ != nullptr) stream_context_->TryCancel();
   }
   cv_.notify_all();
   if (session_thread_.joinable()) session_thread_.join();
@@ -75,17 +77,21 @@ void CoordinatorLink::RunSession() {
       return;
     }
   }
-  if (on_registered_) on_registered_(registered.worker_id());
   {
     std::lock_guard<std::mutex> lock(mu_);
     worker_id_ = registered.worker_id();
   }
+  if (on_registered_) on_registered_(registered.worker_id());
   cv_.notify_all();
   log_->info("registered with coordinator {} as {}", coordinator_address_, registered.worker_id());
 
   grpc::ClientContext ctx;
   proto::HeartbeatEnd end;
   auto writer = stub->Heartbeats(&ctx, &end);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stream_context_ = &ctx;
+  }
   int64_t interval = std::max<int64_t>(10, registered.heartbeat_interval_ms());
   bool stream_ok = true;
   while (true) {
@@ -95,6 +101,7 @@ void CoordinatorLink::RunSession() {
       for (auto& r : executor_->Reports()) *hb.add_tasks() = std::move(r);
       hb.set_running_tasks(executor_->RunningTasks());
     }
+    if (heartbeat_extras_) heartbeat_extras_(&hb);
     if (!writer->Write(hb)) {
       stream_ok = false;
       break;
@@ -107,6 +114,7 @@ void CoordinatorLink::RunSession() {
   grpc::Status status = writer->Finish();
   {
     std::lock_guard<std::mutex> lock(mu_);
+    stream_context_ = nullptr;
     worker_id_.clear();
     updates_.clear();  // updates of the old registration mean nothing now
   }
@@ -146,7 +154,9 @@ void CoordinatorLink::RunUpdateSender() {
     grpc::Status s = stub->UpdateTaskState(&ctx, update, &response);
     lock.lock();
     bool still_queued = !updates_.empty() && updates_.front().seq == seq;
-    if (!s.ok() && s.error_code() == grpc::StatusCode::UNAVAILABLE && !stopping_ && still_queued) {
+    bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                     s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (!s.ok() && transient && !stopping_ && still_queued) {
       // Keep the order: retry the same update after a pause. A new
       // registration clears the queue, which ends the retries.
       cv_.wait_for(lock, std::chrono::milliseconds(100));

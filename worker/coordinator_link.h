@@ -17,6 +17,7 @@
 
 namespace grpc {
 class Channel;
+class ClientContext;
 }
 
 namespace sluice {
@@ -39,6 +40,8 @@ class CoordinatorLink {
   void set_executor(TaskExecutor* executor) { executor_ = executor; }
   // Called with the worker id each time the worker registers.
   void set_on_registered(std::function<void(const std::string&)> f) { on_registered_ = std::move(f); }
+  // Fills worker-wide figures into each heartbeat (network buffers).
+  void set_heartbeat_extras(std::function<void(proto::Heartbeat*)> f) { heartbeat_extras_ = std::move(f); }
   void Start();
   void Stop();
 
@@ -57,12 +60,14 @@ class CoordinatorLink {
   Logger log_;
   TaskExecutor* executor_ = nullptr;
   std::function<void(const std::string&)> on_registered_;
+  std::function<void(proto::Heartbeat*)> heartbeat_extras_;
   std::shared_ptr<grpc::Channel> channel_;
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::string worker_id_;  // empty while not registered
+  grpc::ClientContext* stream_context_ = nullptr;  // of the open heartbeat stream
   struct QueuedUpdate {
     uint64_t seq;
     proto::TaskStateUpdate update;

@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
   link = std::make_unique<CoordinatorLink>(coordinator_address->ToString(), identity, *retry, log);
   link->set_executor(&executor);
   link->set_on_registered([plane = data_plane->get()](const std::string& id) { plane->set_worker_id(id); });
+  link->set_heartbeat_extras([plane = data_plane->get()](proto::Heartbeat* hb) {
+    hb->set_network_buffers_total(static_cast<int32_t>(plane->buffers().total_buffers()));
+    hb->set_network_buffers_free(static_cast<int32_t>(plane->buffers().available_buffers()));
+  });
   link->Start();
   log->info("worker serving on {} (data {}), {} slots, coordinator {}", identity.rpc_address,
             identity.data_address, identity.slots, coordinator_address->ToString());

@@ -14,7 +14,9 @@ RecordWriter::RecordWriter(std::shared_ptr<ResultPartition> partition, Options o
       cancelled_(cancelled),
       backpressured_ns_(backpressured_ns),
       current_(partition_->num_subpartitions()),
-      next_rebalance_(options_.subtask) {}
+      // Producers start at different consumers so they spread from the first
+      // row; there may be more producers than consumers.
+      next_rebalance_(options_.subtask % partition_->num_subpartitions()) {}
 
 void RecordWriter::Collect(const RowView& row) {
   const int n = partition_->num_subpartitions();

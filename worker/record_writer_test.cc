@@ -112,6 +112,17 @@ TEST(RecordWriterTest, RebalanceRoundRobinsStartingAtTheSubtaskIndex) {
   EXPECT_EQ(f.Drain(2), (std::vector<int64_t>{1, 4}));
 }
 
+TEST(RecordWriterTest, RebalanceFromAProducerIndexBeyondTheConsumers) {
+  RecordWriter::Options o;
+  o.partitioning = proto::REBALANCE;
+  o.subtask = 3;  // producer 3 of 4, two consumers
+  Fixture f(2, o);
+  WriteRows(*f.writer, 4);
+  f.writer->Flush();
+  EXPECT_EQ(f.Drain(1), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(f.Drain(0), (std::vector<int64_t>{1, 3}));
+}
+
 TEST(RecordWriterTest, BroadcastDeliversEveryRowToEverySubpartition) {
   RecordWriter::Options o;
   o.partitioning = proto::BROADCAST;

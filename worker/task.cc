@@ -281,9 +281,15 @@ void Task::Run() {
   } else {
     Report(proto::TASK_FINISHED);
   }
-  // Release operator resources (files, memory) as soon as the task ends.
+  // Release operator resources (files, memory) and network buffers as soon
+  // as the task ends, not when the executor gets round to reaping it: the
+  // next job may need them at once. A finished producer's partitions live on
+  // in the partition manager until consumed or released.
   operators_.clear();
   source_.reset();
+  writers_.clear();
+  gates_.clear();
+  gate_pools_.clear();
   done_.store(true);
 }
 

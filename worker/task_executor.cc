@@ -26,11 +26,10 @@ Status TaskExecutor::Deploy(const proto::DeployTaskRequest& request) {
   const proto::TaskId& id = request.task();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ReapLocked();
     int same_vertex = 0;
     for (const auto& t : tasks_) {
       const auto& other = t->id();
-      if (other.job_id() == id.job_id() && other.vertex_id() == id.vertex_id()) {
+      if (other.job_id() == id.job_id() && other.vertex_id() == id.vertex_id() && !t->done()) {
         if (other.subtask() == id.subtask() && other.attempt() == id.attempt()) {
           return Status::AlreadyExists("subtask " + std::to_string(id.subtask()) + " of vertex '" +
                                        id.vertex_id() + "' is already deployed");
@@ -71,8 +70,12 @@ int TaskExecutor::CancelJob(const std::string& job_id) {
 }
 
 void TaskExecutor::CancelAll() {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& t : tasks_) t->Cancel();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& t : tasks_) t->Cancel();
+  }
+  // Nobody will consume what they produced: give the buffers back.
+  if (data_plane_ != nullptr) data_plane_->partitions().ReleaseAll(Status::Cancelled("all tasks were cancelled"));
 }
 
 void TaskExecutor::ReapLocked() {
@@ -111,8 +114,9 @@ std::vector<proto::TaskReport> TaskExecutor::Reports() {
 
 int TaskExecutor::RunningTasks() {
   std::lock_guard<std::mutex> lock(mu_);
-  ReapLocked();
-  return static_cast<int>(tasks_.size());
+  int running = 0;
+  for (const auto& t : tasks_) running += t->done() ? 0 : 1;
+  return running;
 }
 
 }  // namespace sluice

@@ -233,6 +233,47 @@ TEST(NetworkMemoryTest, AJobWhoseChannelsDoNotFitFailsToDeploySayingHowMuchItNee
   EXPECT_EQ(small.exit_code, 0) << small.err;
 }
 
+TEST(NetworkMemoryTest, AFailedJobGivesBackTheBuffersOfItsFinishedProducers) {
+  // The sink fails at once; the sources finish, their rows still queued for
+  // it. Cancelling the job must release those partitions on every worker,
+  // or a few failed jobs exhaust the network memory for good.
+  LocalCluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator().ok()) << cluster.Logs();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(cluster.StartWorker(2, {"-D", "network.memory=2mb"}).ok()) << cluster.Logs();
+  }
+  ASSERT_TRUE(cluster.WaitForWorkers(2)) << cluster.Logs();
+  auto job = [&](const std::string& path) {
+    std::string file = cluster.dir() + "/fan-in.yaml";
+    std::ofstream(file) << "parallelism: 2\noperators:\n  - id: gen\n    type: datagen\n    events: 5000\n"
+                           "  - id: out\n    type: file-sink\n    parallelism: 1\n    path: " + path + "\n";
+    return cluster.Cli({"run", file});
+  };
+  for (int i = 0; i < 3; ++i) {
+    CommandResult failed = job("/proc/sluice-cannot-write-here");
+    ASSERT_EQ(failed.exit_code, 1) << failed.out << failed.err;
+    EXPECT_THAT(failed.err, HasSubstr("cannot create directory")) << "run " << i;
+  }
+  CommandResult ok = job(cluster.dir() + "/fan-in-out");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err << cluster.Logs();
+  // And every buffer is back, by heartbeats sent after all of it.
+  int64_t after = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto w = cluster.CliJson({"workers"});
+        for (const auto& worker : w["workers"]) {
+          if (worker["last_heartbeat_ms"].get<int64_t>() <= after || worker["network_buffers_total"] == 0 ||
+              worker["network_buffers_free"] != worker["network_buffers_total"]) {
+            return false;
+          }
+        }
+        return true;
+      },
+      5000))
+      << cluster.CliJson({"workers"}).dump();
+}
+
 int64_t RssKiB(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);) {

@@ -53,10 +53,16 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
     return owned_;
   }
 
-  void Attach(std::weak_ptr<ClientConnection> connection, uint32_t channel_id) {
+  // False if the task closed the channel before the I/O thread got to
+  // attach it: then it must not be requested at all, or nobody would ever
+  // close it, and the producer's partition and this gate's buffers would be
+  // held for good.
+  bool Attach(std::weak_ptr<ClientConnection> connection, uint32_t channel_id) {
     std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return false;
     connection_ = std::move(connection);
     channel_id_ = channel_id;
+    return true;
   }
 
   // --- I/O thread ---
@@ -244,7 +250,7 @@ class ClientConnection final : public std::enable_shared_from_this<ClientConnect
       return;
     }
     uint32_t id = next_channel_id_++;
-    channel->Attach(weak_from_this(), id);
+    if (!channel->Attach(weak_from_this(), id)) return;
     channels_[id] = std::move(channel);
     Enqueue(EncodeFrame(FrameType::kPartitionRequest, id, EncodePartitionRequest(request)));
   }

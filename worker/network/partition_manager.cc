@@ -65,6 +65,23 @@ void PartitionManager::ReleaseJob(const std::string& job_id, const Status& reaso
   for (auto& bind : failed) bind(reason);
 }
 
+void PartitionManager::ReleaseAll(const Status& reason) {
+  std::map<std::string, std::shared_ptr<ResultPartition>> released;
+  std::map<std::string, std::vector<std::pair<ResultPartitionId, Bind>>> failed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    released.swap(partitions_);
+    failed.swap(waiting_);
+  }
+  for (auto& [key, p] : released) {
+    p->Fail(reason);
+    p->Release();
+  }
+  for (auto& [key, binds] : failed) {
+    for (auto& w : binds) w.second(reason);
+  }
+}
+
 size_t PartitionManager::partitions() const {
   std::lock_guard<std::mutex> lock(mu_);
   return partitions_.size();

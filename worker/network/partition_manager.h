@@ -26,6 +26,8 @@ class PartitionManager {
   void OnConsumed(const ResultPartitionId& id);
   // Releases every partition of the job and fails its waiting requests.
   void ReleaseJob(const std::string& job_id, const Status& reason);
+  // Releases every partition and fails every waiting request.
+  void ReleaseAll(const Status& reason);
   size_t partitions() const;
 
  private:
