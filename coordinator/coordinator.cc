@@ -33,10 +33,7 @@ void Coordinator::Stop() {
   std::vector<std::thread> threads;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && !monitor_.joinable()) {
-      // Already stopped; drivers may still need joining below.
-    }
-    stopping_ = true;
+    stopping_ = true;  // drivers cancel their jobs and return; the monitor ends
     for (auto& [id, job] : jobs_) {
       if (job->driver.joinable()) threads.push_back(std::move(job->driver));
     }
