@@ -333,15 +333,25 @@ OperatorSignature WindowMaxSignature() {
   OperatorSignature sig;
   sig.type = "window-max";
   sig.role = OperatorRole::kTransform;
-  sig.description = "Per window (window_start, window_end), the rows at the maximum of a field, ties included.";
-  sig.options = {{"field", true, "The numeric field to maximize."}};
+  sig.description = "Per window, the rows at the maximum of a field, ties included.";
+  sig.options = {{"field", true, "The numeric field to maximize."},
+                 {"time", false, "A TIMESTAMP field placing rows in tumbling windows of 'size'; without it, "
+                                 "windows come from the input's window_start and window_end."},
+                 {"size", false, "Tumbling window size, with 'time'."}};
   sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
     const Schema& input = in[0];
-    for (const char* name : {"window_start", "window_end"}) {
+    if (o.Has("time") != o.Has("size")) return Status::InvalidArgument("'time' and 'size' go together");
+    std::vector<std::string> window_fields = {"window_start", "window_end"};
+    if (o.Has("time")) {
+      SLUICE_ASSIGN_OR_RETURN(int64_t size, o.GetDurationMs("size", 0));
+      if (size <= 0) return Status::InvalidArgument("option 'size' must be a positive duration");
+      window_fields = {o.GetStringOr("time", "")};
+    }
+    for (const auto& name : window_fields) {
       auto f = input.IndexOf(name);
       if (!f || input.field(*f).type != FieldType::kTimestamp) {
-        return Status::InvalidArgument(std::string("the input needs a TIMESTAMP field '") + name +
-                                       "' (as window-aggregate emits)");
+        return Status::InvalidArgument("the input needs a TIMESTAMP field '" + name +
+                                       "' (window_start and window_end as window-aggregate emits, or 'time')");
       }
     }
     SLUICE_ASSIGN_OR_RETURN(std::string field, o.GetString("field"));

@@ -1,6 +1,7 @@
-// The `window-max` operator: for each window of its input (rows carrying
-// window_start and window_end, as window-aggregate emits them), the rows
-// whose `field` is the window's maximum, ties included. It fires a window when
+// The `window-max` operator: for each window, the rows whose `field` is the
+// window's maximum, ties included. Windows are those of the input (rows
+// carrying window_start and window_end, as window-aggregate emits them) or
+// tumbling windows of a time field ('time' and 'size'). It fires a window when
 // the watermark passes its end. Nexmark q5's "hot items" is a window-aggregate
 // count followed by this.
 #pragma once
@@ -27,11 +28,14 @@ class WindowMaxOperator final : public Operator {
     std::vector<std::vector<uint8_t>> rows;  // those at the maximum
   };
 
-  WindowMaxOperator(size_t start_field, size_t end_field, size_t value_field, bool is_double)
-      : start_field_(start_field), end_field_(end_field), value_field_(value_field), is_double_(is_double) {}
+  // With tumble_ms > 0, start_field is the row's time and windows tumble.
+  WindowMaxOperator(size_t start_field, size_t end_field, size_t value_field, bool is_double, int64_t tumble_ms)
+      : start_field_(start_field), end_field_(end_field), value_field_(value_field), is_double_(is_double),
+        tumble_ms_(tumble_ms) {}
 
   const size_t start_field_, end_field_, value_field_;
   const bool is_double_;
+  const int64_t tumble_ms_;
   std::map<std::pair<int64_t, int64_t>, Window> windows_;  // by (end, start): fire in end order
   int64_t watermark_ = INT64_MIN;
 };
