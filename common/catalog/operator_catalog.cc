@@ -292,11 +292,12 @@ OperatorSignature WindowAggregateSignature() {
   OperatorSignature sig;
   sig.type = "window-aggregate";
   sig.role = OperatorRole::kTransform;
-  sig.description = "Event-time tumbling or sliding windows per key, fired by the watermark.";
+  sig.description = "Event-time tumbling, sliding or session windows per key, fired by the watermark.";
   sig.options = {
       {"time", true, "The TIMESTAMP field that places a row in windows."},
-      {"size", true, "Window size (a duration)."},
+      {"size", false, "Window size (a duration) of tumbling and sliding windows."},
       {"slide", false, "Slide of sliding windows; omitted = tumbling (slide = size)."},
+      {"gap", false, "Session windows instead: a key's session ends after this long without rows."},
       {"key", false, "Key fields (a list); omitted = one global window per time range."},
       {"aggregates", true, "List of 'fn(arg) AS name': count(*), count(x), sum, min, max, avg."},
   };
@@ -307,10 +308,18 @@ OperatorSignature WindowAggregateSignature() {
     if (!t || input.field(*t).type != FieldType::kTimestamp) {
       return Status::InvalidArgument("time field '" + time + "' must be a TIMESTAMP field of " + input.ToString());
     }
-    SLUICE_ASSIGN_OR_RETURN(int64_t size, o.GetDurationMs("size", 0));
-    SLUICE_ASSIGN_OR_RETURN(int64_t slide, o.GetDurationMs("slide", size));
-    if (size <= 0 || slide <= 0) return Status::InvalidArgument("size and slide must be positive durations");
-    if (size % slide != 0) return Status::InvalidArgument("size must be a multiple of slide");
+    if (o.Has("gap") == o.Has("size")) {
+      return Status::InvalidArgument("give either 'size' (tumbling or sliding windows) or 'gap' (session windows)");
+    }
+    if (o.Has("gap")) {
+      SLUICE_ASSIGN_OR_RETURN(int64_t gap, o.GetDurationMs("gap", 0));
+      if (gap <= 0 || o.Has("slide")) return Status::InvalidArgument("'gap' must be a positive duration, without 'slide'");
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(int64_t size, o.GetDurationMs("size", 0));
+      SLUICE_ASSIGN_OR_RETURN(int64_t slide, o.GetDurationMs("slide", size));
+      if (size <= 0 || slide <= 0) return Status::InvalidArgument("size and slide must be positive durations");
+      if (size % slide != 0) return Status::InvalidArgument("size must be a multiple of slide");
+    }
     Schema output;
     for (const auto& name : o.GetList("key")) {
       auto index = input.IndexOf(name);

@@ -221,6 +221,33 @@ TEST(WindowAggregateTest, SlidingWindowsCountARowInEveryWindowItFallsIn) {
   EXPECT_TRUE(sink.rows.count(R"({"window_start":"1970-01-01 00:00:00.010","window_end":"1970-01-01 00:00:00.020","n":1})"));
 }
 
+TEST(WindowAggregateTest, SessionWindowsGrowAndMergePerKey) {
+  Schema out;
+  auto op = MakeWindow({{"time", {"ts"}}, {"gap", {"10ms"}}, {"key", {"key"}},
+                        {"aggregates", {"count(*) AS n", "max(value) AS hi"}}},
+                       &out);
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  CollectJson sink(out);
+  RowBuilder b(5);
+  (*op)->Process(DatagenRow(b, 0, 1, 3, 0), sink);
+  (*op)->Process(DatagenRow(b, 1, 1, 9, 5), sink);    // extends key 1's session to [0, 15)
+  (*op)->Process(DatagenRow(b, 2, 1, 1, 30), sink);   // a new one: [30, 40)
+  (*op)->Process(DatagenRow(b, 3, 2, 4, 0), sink);    // key 2: [0, 10)
+  (*op)->Process(DatagenRow(b, 4, 2, 5, 15), sink);   // key 2: [15, 25)
+  (*op)->Process(DatagenRow(b, 5, 2, 6, 9), sink);    // [9, 19) bridges key 2's two into [0, 25)
+  (*op)->ProcessWatermark(14, sink);
+  EXPECT_EQ(sink.rows, (std::set<std::string>{
+                           R"({"key":1,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.015","n":2,"hi":9})"}));
+  (*op)->Process(DatagenRow(b, 6, 1, 7, 3), sink);  // late for the fired session
+  (*op)->ProcessWatermark(INT64_MAX, sink);
+  EXPECT_EQ(sink.rows.size(), 3u);
+  EXPECT_TRUE(sink.rows.count(R"({"key":1,"window_start":"1970-01-01 00:00:00.030","window_end":"1970-01-01 00:00:00.040","n":1,"hi":1})"));
+  EXPECT_TRUE(sink.rows.count(R"({"key":2,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.025","n":3,"hi":6})"));
+  auto* window = static_cast<WindowAggregateOperator*>(op->get());
+  EXPECT_EQ(window->late_rows(), 1);
+  EXPECT_EQ(window->open_windows(), 0u);
+}
+
 TEST(WindowAggregateTest, BadOptionsAreErrors) {
   Schema out;
   EXPECT_THAT(MakeWindow({{"time", {"id"}}, {"size", {"1s"}}, {"aggregates", {"count(*) AS n"}}}, &out).status().message(),

@@ -11,9 +11,10 @@ Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const Operator
   auto t = setup.input.IndexOf(time);
   if (!t) return Status::InvalidArgument("operator '" + setup.id + "': no time field '" + time + "'");
   op->time_field_ = *t;
+  SLUICE_ASSIGN_OR_RETURN(op->gap_, o.GetDurationMs("gap", 0));
   SLUICE_ASSIGN_OR_RETURN(op->size_, o.GetDurationMs("size", 0));
   SLUICE_ASSIGN_OR_RETURN(op->slide_, o.GetDurationMs("slide", op->size_));
-  if (op->size_ <= 0 || op->slide_ <= 0 || op->size_ % op->slide_ != 0) {
+  if (op->gap_ <= 0 && (op->size_ <= 0 || op->slide_ <= 0 || op->size_ % op->slide_ != 0)) {
     return Status::InvalidArgument("operator '" + setup.id + "': size must be a positive multiple of slide");
   }
   for (const auto& name : o.GetList("key")) {
@@ -48,6 +49,10 @@ void WindowAggregateOperator::Process(const RowView& row, Collector&) {
     if (arguments_[a]) values_[a] = arguments_[a]->Evaluate(row, ctx_);
   }
   EncodeKey(row, key_fields_, input_, &key_);
+  if (gap_ > 0) {
+    ProcessSession(row, t);
+    return;
+  }
   // The windows holding t start at the last multiple of slide at or before
   // t, and every slide before it while the window still reaches t.
   const int64_t last_start = t - (((t % slide_) + slide_) % slide_);
@@ -60,48 +65,132 @@ void WindowAggregateOperator::Process(const RowView& row, Collector&) {
     auto& groups = windows_[start];
     auto [it, fresh] = groups.try_emplace(key_);
     Group& group = it->second;
-    if (fresh) {
-      key_builder_->Reset();
-      CopyFields(row, key_fields_, input_, 0, *key_builder_);
-      group.key_row = CopyRow(key_builder_->Finish());
-      group.accumulators.resize(specs_.size());
-    }
-    for (size_t a = 0; a < specs_.size(); ++a) {
-      Accumulator& acc = group.accumulators[a];
-      const AggregateSpec& spec = specs_[a];
-      if (!arguments_[a]) {  // count(*)
-        ++acc.count;
-        continue;
-      }
-      const Value& v = values_[a];
-      if (v.is_null) continue;
-      const bool is_double = v.type == FieldType::kDouble;
-      switch (spec.function) {
-        case AggregateFunction::kCount: break;
-        case AggregateFunction::kSum:
-          if (is_double) acc.d += v.d;
-          else acc.i += v.i;
-          break;
-        case AggregateFunction::kAvg:
-          acc.d += is_double ? v.d : static_cast<double>(v.i);
-          break;
-        case AggregateFunction::kMin:
-          if (is_double) acc.d = acc.count == 0 ? v.d : std::min(acc.d, v.d);
-          else acc.i = acc.count == 0 ? v.i : std::min(acc.i, v.i);
-          break;
-        case AggregateFunction::kMax:
-          if (is_double) acc.d = acc.count == 0 ? v.d : std::max(acc.d, v.d);
-          else acc.i = acc.count == 0 ? v.i : std::max(acc.i, v.i);
-          break;
-      }
-      ++acc.count;
-    }
+    if (fresh) NewGroup(row, &group);
+    AccumulateRow(group);
   }
   if (late) ++late_rows_;
 }
 
+void WindowAggregateOperator::NewGroup(const RowView& row, Group* group) {
+  key_builder_->Reset();
+  CopyFields(row, key_fields_, input_, 0, *key_builder_);
+  group->key_row = CopyRow(key_builder_->Finish());
+  group->accumulators.resize(specs_.size());
+}
+
+// The row opens [t, t + gap) and merges every session of its key that it
+// overlaps into one, as sessions grow and join.
+void WindowAggregateOperator::ProcessSession(const RowView& row, int64_t t) {
+  if (t + gap_ - 1 <= watermark_) {
+    ++late_rows_;  // its session would already have fired
+    return;
+  }
+  auto& list = sessions_[key_];
+  Session merged;
+  merged.start = t;
+  merged.end = t + gap_;
+  bool have_group = false;
+  for (size_t i = 0; i < list.size();) {
+    Session& s = list[i];
+    if (s.start < merged.end && merged.start < s.end) {
+      merged.start = std::min(merged.start, s.start);
+      merged.end = std::max(merged.end, s.end);
+      if (!have_group) {
+        merged.group = std::move(s.group);
+        have_group = true;
+      } else {
+        Merge(merged.group, s.group);
+      }
+      list[i] = std::move(list.back());
+      list.pop_back();
+    } else {
+      ++i;
+    }
+  }
+  if (!have_group) NewGroup(row, &merged.group);
+  AccumulateRow(merged.group);
+  list.push_back(std::move(merged));
+}
+
+void WindowAggregateOperator::FireSessions(Collector& out) {
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto& list = it->second;
+    for (size_t i = 0; i < list.size();) {
+      if (list[i].end - 1 <= watermark_) {
+        EmitGroup(list[i].start, list[i].end, list[i].group, out);
+        list[i] = std::move(list.back());
+        list.pop_back();
+      } else {
+        ++i;
+      }
+    }
+    it = list.empty() ? sessions_.erase(it) : std::next(it);
+  }
+}
+
+void WindowAggregateOperator::AccumulateRow(Group& group) {
+  for (size_t a = 0; a < specs_.size(); ++a) {
+    Accumulator& acc = group.accumulators[a];
+    const AggregateSpec& spec = specs_[a];
+    if (!arguments_[a]) {  // count(*)
+      ++acc.count;
+      continue;
+    }
+    const Value& v = values_[a];
+    if (v.is_null) continue;
+    const bool is_double = v.type == FieldType::kDouble;
+    switch (spec.function) {
+      case AggregateFunction::kCount: break;
+      case AggregateFunction::kSum:
+        if (is_double) acc.d += v.d;
+        else acc.i += v.i;
+        break;
+      case AggregateFunction::kAvg:
+        acc.d += is_double ? v.d : static_cast<double>(v.i);
+        break;
+      case AggregateFunction::kMin:
+        if (is_double) acc.d = acc.count == 0 ? v.d : std::min(acc.d, v.d);
+        else acc.i = acc.count == 0 ? v.i : std::min(acc.i, v.i);
+        break;
+      case AggregateFunction::kMax:
+        if (is_double) acc.d = acc.count == 0 ? v.d : std::max(acc.d, v.d);
+        else acc.i = acc.count == 0 ? v.i : std::max(acc.i, v.i);
+        break;
+    }
+    ++acc.count;
+  }
+}
+
+void WindowAggregateOperator::Merge(Group& into, const Group& from) {
+  for (size_t a = 0; a < specs_.size(); ++a) {
+    Accumulator& dst = into.accumulators[a];
+    const Accumulator& src = from.accumulators[a];
+    if (src.count == 0) continue;
+    const bool is_double = specs_[a].output.type == FieldType::kDouble;
+    switch (specs_[a].function) {
+      case AggregateFunction::kCount: break;
+      case AggregateFunction::kSum:
+      case AggregateFunction::kAvg:
+        dst.i += src.i;
+        dst.d += src.d;
+        break;
+      case AggregateFunction::kMin:
+        if (is_double) dst.d = dst.count == 0 ? src.d : std::min(dst.d, src.d);
+        else dst.i = dst.count == 0 ? src.i : std::min(dst.i, src.i);
+        break;
+      case AggregateFunction::kMax:
+        if (is_double) dst.d = dst.count == 0 ? src.d : std::max(dst.d, src.d);
+        else dst.i = dst.count == 0 ? src.i : std::max(dst.i, src.i);
+        break;
+    }
+    dst.count += src.count;
+  }
+}
+
 void WindowAggregateOperator::ProcessWatermark(int64_t watermark, Collector& out) {
+  const bool advanced = watermark > watermark_;
   watermark_ = std::max(watermark_, watermark);
+  if (gap_ > 0 && advanced) FireSessions(out);
   // A window [start, start+size) is complete once the watermark reaches its
   // last millisecond.
   while (!windows_.empty() && windows_.begin()->first + size_ - 1 <= watermark_) {
@@ -112,8 +201,12 @@ void WindowAggregateOperator::ProcessWatermark(int64_t watermark, Collector& out
 }
 
 void WindowAggregateOperator::Fire(int64_t start, std::unordered_map<std::string, Group>& groups, Collector& out) {
+  for (auto& [key, group] : groups) EmitGroup(start, start + size_, group, out);
+}
+
+void WindowAggregateOperator::EmitGroup(int64_t start, int64_t end, const Group& group, Collector& out) {
   const size_t k = key_fields_.size();
-  for (auto& [key, group] : groups) {
+  {
     RowBuilder& b = *out_builder_;
     b.Reset();
     RowView key_row(group.key_row.data());
@@ -128,7 +221,7 @@ void WindowAggregateOperator::Fire(int64_t start, std::unordered_map<std::string
       }
     }
     b.SetTimestampMillis(k, start);
-    b.SetTimestampMillis(k + 1, start + size_);
+    b.SetTimestampMillis(k + 1, end);
     for (size_t a = 0; a < specs_.size(); ++a) {
       const Accumulator& acc = group.accumulators[a];
       const AggregateSpec& spec = specs_[a];

@@ -1,5 +1,5 @@
-// The `window-aggregate` operator: event-time tumbling or sliding windows per
-// key with count, sum, min, max and avg. A window fires when the watermark
+// The `window-aggregate` operator: event-time tumbling, sliding or session
+// windows per key with count, sum, min, max and avg. A window fires when the watermark
 // passes its end, and its state goes with it, so state stays bounded on an
 // unbounded input. Rows for windows already fired are late and dropped, as
 // Flink drops them without allowed lateness. State lives in memory; the
@@ -26,7 +26,11 @@ class WindowAggregateOperator final : public Operator {
   void ProcessWatermark(int64_t watermark, Collector& out) override;
 
   int64_t late_rows() const { return late_rows_; }
-  size_t open_windows() const { return windows_.size(); }
+  size_t open_windows() const {
+    size_t n = windows_.size();
+    for (const auto& [key, list] : sessions_) n += list.size();
+    return n;
+  }
 
  private:
   struct Accumulator {
@@ -39,11 +43,25 @@ class WindowAggregateOperator final : public Operator {
     std::vector<Accumulator> accumulators;
   };
 
+  // A session of one key: [start, end) where end = last row's time + gap.
+  struct Session {
+    int64_t start = 0, end = 0;
+    Group group;
+  };
+
   WindowAggregateOperator() = default;
   void Fire(int64_t start, std::unordered_map<std::string, Group>& groups, Collector& out);
+  void EmitGroup(int64_t start, int64_t end, const Group& group, Collector& out);
+  void AccumulateRow(Group& group);
+  void Merge(Group& into, const Group& from);
+  void NewGroup(const RowView& row, Group* group);
+  void ProcessSession(const RowView& row, int64_t t);
+  void FireSessions(Collector& out);
 
   size_t time_field_ = 0;
   int64_t size_ = 0, slide_ = 0;
+  int64_t gap_ = 0;  // > 0: session windows
+  std::unordered_map<std::string, std::vector<Session>> sessions_;  // by key
   std::vector<size_t> key_fields_;
   Schema input_;
   std::vector<AggregateSpec> specs_;
