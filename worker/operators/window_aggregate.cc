@@ -128,63 +128,57 @@ void WindowAggregateOperator::FireSessions(Collector& out) {
   }
 }
 
+namespace {
+
+// Folds the partial aggregate `src` into `dst`; one row is a partial
+// aggregate of count 1, and merging sessions folds whole ones.
+void Combine(const AggregateSpec& spec, WindowAggregateAccumulator& dst, const WindowAggregateAccumulator& src) {
+  if (src.count == 0) return;
+  const bool is_double = spec.output.type == FieldType::kDouble;
+  switch (spec.function) {
+    case AggregateFunction::kCount: break;
+    case AggregateFunction::kSum:
+    case AggregateFunction::kAvg:
+      dst.i += src.i;
+      dst.d += src.d;
+      break;
+    case AggregateFunction::kMin:
+      if (is_double) dst.d = dst.count == 0 ? src.d : std::min(dst.d, src.d);
+      else dst.i = dst.count == 0 ? src.i : std::min(dst.i, src.i);
+      break;
+    case AggregateFunction::kMax:
+      if (is_double) dst.d = dst.count == 0 ? src.d : std::max(dst.d, src.d);
+      else dst.i = dst.count == 0 ? src.i : std::max(dst.i, src.i);
+      break;
+  }
+  dst.count += src.count;
+}
+
+}  // namespace
+
 void WindowAggregateOperator::AccumulateRow(Group& group) {
   for (size_t a = 0; a < specs_.size(); ++a) {
-    Accumulator& acc = group.accumulators[a];
-    const AggregateSpec& spec = specs_[a];
     if (!arguments_[a]) {  // count(*)
-      ++acc.count;
+      ++group.accumulators[a].count;
       continue;
     }
     const Value& v = values_[a];
     if (v.is_null) continue;
-    const bool is_double = v.type == FieldType::kDouble;
-    switch (spec.function) {
-      case AggregateFunction::kCount: break;
-      case AggregateFunction::kSum:
-        if (is_double) acc.d += v.d;
-        else acc.i += v.i;
-        break;
-      case AggregateFunction::kAvg:
-        acc.d += is_double ? v.d : static_cast<double>(v.i);
-        break;
-      case AggregateFunction::kMin:
-        if (is_double) acc.d = acc.count == 0 ? v.d : std::min(acc.d, v.d);
-        else acc.i = acc.count == 0 ? v.i : std::min(acc.i, v.i);
-        break;
-      case AggregateFunction::kMax:
-        if (is_double) acc.d = acc.count == 0 ? v.d : std::max(acc.d, v.d);
-        else acc.i = acc.count == 0 ? v.i : std::max(acc.i, v.i);
-        break;
+    Accumulator one;
+    one.count = 1;
+    if (v.type == FieldType::kDouble) {
+      one.d = v.d;
+    } else if (specs_[a].function == AggregateFunction::kAvg) {
+      one.d = static_cast<double>(v.i);  // avg sums in double
+    } else {
+      one.i = v.i;
     }
-    ++acc.count;
+    Combine(specs_[a], group.accumulators[a], one);
   }
 }
 
 void WindowAggregateOperator::Merge(Group& into, const Group& from) {
-  for (size_t a = 0; a < specs_.size(); ++a) {
-    Accumulator& dst = into.accumulators[a];
-    const Accumulator& src = from.accumulators[a];
-    if (src.count == 0) continue;
-    const bool is_double = specs_[a].output.type == FieldType::kDouble;
-    switch (specs_[a].function) {
-      case AggregateFunction::kCount: break;
-      case AggregateFunction::kSum:
-      case AggregateFunction::kAvg:
-        dst.i += src.i;
-        dst.d += src.d;
-        break;
-      case AggregateFunction::kMin:
-        if (is_double) dst.d = dst.count == 0 ? src.d : std::min(dst.d, src.d);
-        else dst.i = dst.count == 0 ? src.i : std::min(dst.i, src.i);
-        break;
-      case AggregateFunction::kMax:
-        if (is_double) dst.d = dst.count == 0 ? src.d : std::max(dst.d, src.d);
-        else dst.i = dst.count == 0 ? src.i : std::max(dst.i, src.i);
-        break;
-    }
-    dst.count += src.count;
-  }
+  for (size_t a = 0; a < specs_.size(); ++a) Combine(specs_[a], into.accumulators[a], from.accumulators[a]);
 }
 
 void WindowAggregateOperator::ProcessWatermark(int64_t watermark, Collector& out) {

@@ -18,6 +18,13 @@
 
 namespace sluice {
 
+// A partial aggregate of one window, key and aggregate.
+struct WindowAggregateAccumulator {
+  int64_t count = 0;  // non-NULL values seen
+  int64_t i = 0;      // INT64, DECIMAL, TIMESTAMP
+  double d = 0;       // DOUBLE, and avg's sum
+};
+
 class WindowAggregateOperator final : public Operator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
@@ -33,11 +40,7 @@ class WindowAggregateOperator final : public Operator {
   }
 
  private:
-  struct Accumulator {
-    int64_t count = 0;  // non-NULL values seen
-    int64_t i = 0;      // INT64, DECIMAL, TIMESTAMP
-    double d = 0;       // DOUBLE, and avg's sum
-  };
+  using Accumulator = WindowAggregateAccumulator;
   struct Group {
     std::vector<uint8_t> key_row;  // the key's values
     std::vector<Accumulator> accumulators;
