@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev    # config files and job files
   libcli11-dev       # command-line parsing of the CLI and daemons
   nlohmann-json3-dev # the CLI's --json output
+  libre2-dev         # regexp_extract (gRPC needs it too)
   procps             # ps/pgrep used by deploy/local-cluster.sh
 )
 
