@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "tests/support/local_cluster.h"
@@ -116,11 +121,24 @@ operators:
   for (const auto& job : list["jobs"]) EXPECT_NE(job["state"], "RUNNING");
 }
 
+// A loopback port that was free a moment ago and has nobody listening.
+std::string UnusedAddress() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+}
+
 TEST(NoCoordinatorTest, TheCliSaysItCannotReachTheCoordinator) {
-  // Port 1 on loopback: nothing listens there for an unprivileged test.
-  CommandResult r = RunCommand({SLUICE_BIN_DIR "/sluice", "--coordinator", "127.0.0.1:1", "list"});
+  std::string address = UnusedAddress();
+  CommandResult r = RunCommand({SLUICE_BIN_DIR "/sluice", "--coordinator", address, "list"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("cannot reach the coordinator at 127.0.0.1:1"));
+  EXPECT_THAT(r.err, HasSubstr("cannot reach the coordinator at " + address));
   EXPECT_THAT(r.out, Not(HasSubstr("jobs")));
 }
 
