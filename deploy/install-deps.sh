@@ -13,7 +13,7 @@ packages=(
   libcli11-dev       # command-line parsing of the CLI and daemons
   nlohmann-json3-dev # the CLI's --json output
   libre2-dev         # regexp_extract (gRPC needs it too)
-  procps             # ps/pgrep used by deploy/local-cluster.sh
+  sqlite3            # the reference the Nexmark tests compare results with
 )
 
 missing=()
