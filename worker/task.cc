@@ -72,6 +72,11 @@ int64_t NowMs() {
       .count();
 }
 
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Task::Task(proto::TaskId id, StateListener listener, Logger log)
@@ -303,6 +308,12 @@ Status Task::CheckFailures() const {
 
 void Task::MaybeFlush(bool force) {
   int64_t now = NowMs();
+  // Processing-time ticks: every 10 ms at most, checked where the flush is.
+  if (force || now - last_tick_ms_ >= 10) {
+    last_tick_ms_ = now;
+    int64_t wall = WallMs();
+    for (size_t i = 0; i < operators_.size(); ++i) operators_[i]->OnProcessingTime(wall, *outputs_[i]);
+  }
   if (!force && now - last_flush_ms_ < flush_timeout_ms_) return;
   last_flush_ms_ = now;
   int64_t out = 0, in = 0;
@@ -389,7 +400,7 @@ Status Task::RunInputs() {
     next_gate = (g + 1) % gates_.size();
     if (!got) {
       int64_t wait = flush_timeout_ms_ > 0 ? std::max<int64_t>(1, flush_timeout_ms_ - (NowMs() - last_flush_ms_)) : 50;
-      wakeup_.Wait(std::min<int64_t>(wait, 50));
+      wakeup_.Wait(std::min<int64_t>(wait, 10));  // also the processing-time tick
       MaybeFlush(false);
       continue;
     }

@@ -78,6 +78,7 @@ class Task {
   int64_t flush_timeout_ms_ = 10;
   int64_t watermark_interval_ms_ = 200;
   int64_t last_flush_ms_ = 0;
+  int64_t last_tick_ms_ = 0;
 
   std::unique_ptr<SourceOperator> source_;
   std::vector<std::unique_ptr<Operator>> operators_;

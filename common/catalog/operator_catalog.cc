@@ -294,7 +294,8 @@ OperatorSignature WindowAggregateSignature() {
   sig.role = OperatorRole::kTransform;
   sig.description = "Event-time tumbling, sliding or session windows per key, fired by the watermark.";
   sig.options = {
-      {"time", true, "The TIMESTAMP field that places a row in windows."},
+      {"time", false, "The TIMESTAMP field that places a row in windows (event time)."},
+      {"processing-time", false, "true: windows of the wall clock when a row arrives, instead of 'time'."},
       {"size", false, "Window size (a duration) of tumbling and sliding windows."},
       {"slide", false, "Slide of sliding windows; omitted = tumbling (slide = size)."},
       {"gap", false, "Session windows instead: a key's session ends after this long without rows."},
@@ -303,10 +304,19 @@ OperatorSignature WindowAggregateSignature() {
   };
   sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
     const Schema& input = in[0];
-    SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
-    auto t = input.IndexOf(time);
-    if (!t || input.field(*t).type != FieldType::kTimestamp) {
-      return Status::InvalidArgument("time field '" + time + "' must be a TIMESTAMP field of " + input.ToString());
+    std::string processing = o.GetStringOr("processing-time", "false");
+    if (processing != "true" && processing != "false") {
+      return Status::InvalidArgument("option 'processing-time' must be true or false");
+    }
+    if ((processing == "true") == o.Has("time")) {
+      return Status::InvalidArgument("give either 'time' (event time) or 'processing-time: true'");
+    }
+    if (processing == "false") {
+      SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
+      auto t = input.IndexOf(time);
+      if (!t || input.field(*t).type != FieldType::kTimestamp) {
+        return Status::InvalidArgument("time field '" + time + "' must be a TIMESTAMP field of " + input.ToString());
+      }
     }
     if (o.Has("gap") == o.Has("size")) {
       return Status::InvalidArgument("give either 'size' (tumbling or sliding windows) or 'gap' (session windows)");

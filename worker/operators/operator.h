@@ -61,6 +61,9 @@ class Operator : public OperatorBase {
   // Operators with event-time state fire what the watermark completes, then
   // pass it on; the rest just pass it on.
   virtual void ProcessWatermark(int64_t watermark, Collector& out) { out.EmitWatermark(watermark); }
+  // The task's clock ticks (wall-clock ms, at least every 10 ms while the
+  // task runs): processing-time operators fire what is due.
+  virtual void OnProcessingTime(int64_t now_ms, Collector& out) {}
   // End of input: emit what is pending and make output durable.
   virtual Status Finish(Collector& out) { return Status::Ok(); }
 };

@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -246,6 +247,25 @@ TEST(WindowAggregateTest, SessionWindowsGrowAndMergePerKey) {
   auto* window = static_cast<WindowAggregateOperator*>(op->get());
   EXPECT_EQ(window->late_rows(), 1);
   EXPECT_EQ(window->open_windows(), 0u);
+}
+
+TEST(WindowAggregateTest, ProcessingTimeWindowsFireOnTheClockAndAtTheEnd) {
+  Schema out;
+  auto op = MakeWindow({{"processing-time", {"true"}}, {"size", {"1s"}}, {"aggregates", {"count(*) AS n"}}}, &out);
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  CollectJson sink(out);
+  RowBuilder b(5);
+  for (int i = 0; i < 5; ++i) (*op)->Process(DatagenRow(b, i, 0, 0, 0), sink);
+  (*op)->ProcessWatermark(1000, sink);  // event time means nothing here
+  EXPECT_TRUE(sink.rows.empty());
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  (*op)->OnProcessingTime(now + 2000, sink);  // the clock passes the window
+  ASSERT_EQ(sink.rows.size(), 1u);
+  EXPECT_NE(sink.rows.begin()->find(R"("n":5)"), std::string::npos);
+  (*op)->Process(DatagenRow(b, 5, 0, 0, 0), sink);
+  (*op)->ProcessWatermark(INT64_MAX, sink);  // end of input fires the rest
+  EXPECT_EQ(sink.rows.size(), 2u);
 }
 
 TEST(WindowAggregateTest, BadOptionsAreErrors) {

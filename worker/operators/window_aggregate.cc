@@ -1,5 +1,7 @@
 #include "worker/operators/window_aggregate.h"
 
+#include <chrono>
+
 #include "worker/operators/key_encoding.h"
 
 namespace sluice {
@@ -7,10 +9,13 @@ namespace sluice {
 Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const OperatorSetup& setup) {
   std::unique_ptr<WindowAggregateOperator> op(new WindowAggregateOperator());
   const auto& o = setup.options;
-  SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
-  auto t = setup.input.IndexOf(time);
-  if (!t) return Status::InvalidArgument("operator '" + setup.id + "': no time field '" + time + "'");
-  op->time_field_ = *t;
+  op->processing_time_ = o.GetStringOr("processing-time", "false") == "true";
+  if (!op->processing_time_) {
+    SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
+    auto t = setup.input.IndexOf(time);
+    if (!t) return Status::InvalidArgument("operator '" + setup.id + "': no time field '" + time + "'");
+    op->time_field_ = *t;
+  }
   SLUICE_ASSIGN_OR_RETURN(op->gap_, o.GetDurationMs("gap", 0));
   SLUICE_ASSIGN_OR_RETURN(op->size_, o.GetDurationMs("size", 0));
   SLUICE_ASSIGN_OR_RETURN(op->slide_, o.GetDurationMs("slide", op->size_));
@@ -42,8 +47,14 @@ Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const Operator
 }
 
 void WindowAggregateOperator::Process(const RowView& row, Collector&) {
-  if (row.IsNull(time_field_)) return;  // no event time: in no window
-  const int64_t t = row.GetTimestampMillis(time_field_);
+  int64_t t;
+  if (processing_time_) {
+    t = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+  } else {
+    if (row.IsNull(time_field_)) return;  // no event time: in no window
+    t = row.GetTimestampMillis(time_field_);
+  }
   ctx_.Reset();
   for (size_t a = 0; a < specs_.size(); ++a) {
     if (arguments_[a]) values_[a] = arguments_[a]->Evaluate(row, ctx_);
@@ -58,7 +69,9 @@ void WindowAggregateOperator::Process(const RowView& row, Collector&) {
   const int64_t last_start = t - (((t % slide_) + slide_) % slide_);
   bool late = false;
   for (int64_t start = last_start; start > t - size_; start -= slide_) {
-    if (start + size_ - 1 <= watermark_) {
+    // In processing time nothing is late (a clock stepping back yields a
+    // second row for the window rather than a lost one).
+    if (!processing_time_ && start + size_ - 1 <= watermark_) {
       late = true;  // that window has fired
       continue;
     }
@@ -81,7 +94,7 @@ void WindowAggregateOperator::NewGroup(const RowView& row, Group* group) {
 // The row opens [t, t + gap) and merges every session of its key that it
 // overlaps into one, as sessions grow and join.
 void WindowAggregateOperator::ProcessSession(const RowView& row, int64_t t) {
-  if (t + gap_ - 1 <= watermark_) {
+  if (!processing_time_ && t + gap_ - 1 <= watermark_) {
     ++late_rows_;  // its session would already have fired
     return;
   }
@@ -182,16 +195,26 @@ void WindowAggregateOperator::Merge(Group& into, const Group& from) {
 }
 
 void WindowAggregateOperator::ProcessWatermark(int64_t watermark, Collector& out) {
-  const bool advanced = watermark > watermark_;
-  watermark_ = std::max(watermark_, watermark);
+  // In processing time only the end of input matters: it completes every
+  // window, so a bounded run counts every row.
+  if (!processing_time_ || watermark == INT64_MAX) FireUpTo(watermark, out);
+  out.EmitWatermark(watermark);
+}
+
+void WindowAggregateOperator::OnProcessingTime(int64_t now_ms, Collector& out) {
+  if (processing_time_) FireUpTo(now_ms, out);
+}
+
+void WindowAggregateOperator::FireUpTo(int64_t time, Collector& out) {
+  const bool advanced = time > watermark_;
+  watermark_ = std::max(watermark_, time);
   if (gap_ > 0 && advanced) FireSessions(out);
-  // A window [start, start+size) is complete once the watermark reaches its
-  // last millisecond.
+  // A window [start, start+size) is complete once time reaches its last
+  // millisecond.
   while (!windows_.empty() && windows_.begin()->first + size_ - 1 <= watermark_) {
     Fire(windows_.begin()->first, windows_.begin()->second, out);
     windows_.erase(windows_.begin());
   }
-  out.EmitWatermark(watermark);
 }
 
 void WindowAggregateOperator::Fire(int64_t start, std::unordered_map<std::string, Group>& groups, Collector& out) {

@@ -31,6 +31,7 @@ class WindowAggregateOperator final : public Operator {
 
   void Process(const RowView& row, Collector& out) override;
   void ProcessWatermark(int64_t watermark, Collector& out) override;
+  void OnProcessingTime(int64_t now_ms, Collector& out) override;
 
   int64_t late_rows() const { return late_rows_; }
   size_t open_windows() const {
@@ -60,10 +61,14 @@ class WindowAggregateOperator final : public Operator {
   void NewGroup(const RowView& row, Group* group);
   void ProcessSession(const RowView& row, int64_t t);
   void FireSessions(Collector& out);
+  // Fires every window (or session) complete at `time`, which is the
+  // watermark in event time and the clock in processing time.
+  void FireUpTo(int64_t time, Collector& out);
 
   size_t time_field_ = 0;
   int64_t size_ = 0, slide_ = 0;
   int64_t gap_ = 0;  // > 0: session windows
+  bool processing_time_ = false;  // windows of the wall clock at arrival
   std::unordered_map<std::string, std::vector<Session>> sessions_;  // by key
   std::vector<size_t> key_fields_;
   Schema input_;
