@@ -409,8 +409,17 @@ OperatorCatalog OperatorCatalog::Builtin() {
   catalog.Add(ThrottleSignature());
   catalog.Add(WindowAggregateSignature());
   catalog.Add(WindowMaxSignature());
-  catalog.Add(SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
-                            {{"path", true, "Output directory, created if missing; empty = discard rows."}}));
+  OperatorSignature file_sink =
+      SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
+                    {{"path", true, "Output directory, created if missing; empty = discard rows."},
+                     {"partition-by", false, "Fields whose values name subdirectories: <path>/<field>=<value>/..."}});
+  file_sink.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    for (const auto& name : o.GetList("partition-by")) {
+      if (!in[0].IndexOf(name)) return Status::InvalidArgument("partition field '" + name + "' is not in " + in[0].ToString());
+    }
+    return Schema();
+  };
+  catalog.Add(std::move(file_sink));
   catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));
   catalog.Add(SinkSignature("blackhole", "Discards every row (for benchmarks).", {}));
   return catalog;

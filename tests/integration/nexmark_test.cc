@@ -191,5 +191,30 @@ TEST_F(NexmarkTest, Q12CountsAddUpToTheBids) {
   EXPECT_EQ(total, 92000);
 }
 
+// q10 writes each bid under the directory of its day and minute.
+TEST_F(NexmarkTest, Q10PartitionsBidsByDayAndMinute) {
+  std::string output = cluster_->dir() + "/q10-out";
+  CommandResult run = cluster_->Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/nexmark/q10.yaml", "-p", "2", "-D",
+                                     "events=100000", "-D", "event-rate=1000", "-D", "output=" + output});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::set<std::string> partitions;
+  size_t rows = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(output)) {
+    if (!entry.is_regular_file()) continue;
+    std::string dir = std::filesystem::relative(entry.path().parent_path(), output).string();
+    partitions.insert(dir);
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) {
+      auto row = nlohmann::json::parse(line);
+      ++rows;
+      std::string t = row["dateTime"];
+      EXPECT_EQ(dir, "dt=" + t.substr(0, 10) + "/hm=" + t.substr(11, 5)) << line;
+    }
+  }
+  EXPECT_EQ(rows, 92000u);
+  // 100 s of event time from midnight: minutes 00:00 and 00:01.
+  EXPECT_EQ(partitions, (std::set<std::string>{"dt=2015-07-15/hm=00:00", "dt=2015-07-15/hm=00:01"}));
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -3,14 +3,19 @@
 #pragma once
 
 #include <cstdio>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "worker/operators/operator.h"
 
 namespace sluice {
 
-// Writes <path>/part-<subtask>.jsonl. Exactly-once staging and commit come
-// with checkpoints; until then the file is complete when the task finishes.
+// Writes <path>/part-<subtask>.jsonl, or with partition-by fields
+// <path>/<field>=<value>/.../part-<subtask>.jsonl (as Hive and Flink lay out
+// partitioned tables; the rows keep their partition fields). Exactly-once
+// staging and commit come with checkpoints; until then the files are
+// complete when the task finishes.
 class FileSink final : public Operator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
@@ -21,14 +26,20 @@ class FileSink final : public Operator {
   Status Finish(Collector& out) override;
 
  private:
-  FileSink(std::string directory, int subtask, Schema schema);
+  FileSink(std::string directory, int subtask, Schema schema, std::vector<size_t> partition_fields);
+  // The open file of a partition directory ("" = unpartitioned), opened on
+  // first use; null after a failure, which is recorded.
+  FILE* FileFor(const std::string& partition);
+  std::string PartitionOf(const RowView& row);
 
   const std::string directory_;
   const int subtask_;
   const Schema schema_;
-  std::string file_path_;
-  FILE* file_ = nullptr;
+  const std::vector<size_t> partition_fields_;
+  std::map<std::string, FILE*> files_;  // partition -> file
   std::string line_;
+  std::string partition_;
+  std::string value_;
 };
 
 // JSON lines on standard output, prefixed "<subtask+1>> " as Flink's print
