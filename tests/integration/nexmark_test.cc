@@ -10,6 +10,7 @@
 #include <set>
 
 #include "tests/support/local_cluster.h"
+#include "tests/support/nexmark_time.h"
 
 namespace sluice::testing {
 namespace {
@@ -52,11 +53,6 @@ class NexmarkTest : public ::testing::Test {
   int runs_ = 0;
 };
 
-// Milliseconds since midnight of "2015-07-15 HH:MM:SS.mmm".
-int64_t TimeOfDayMs(const std::string& t) {
-  return ((std::stoll(t.substr(11, 2)) * 60 + std::stoll(t.substr(14, 2))) * 60 + std::stoll(t.substr(17, 2))) * 1000 +
-         std::stoll(t.substr(20, 3));
-}
 
 LocalCluster* NexmarkTest::cluster_ = nullptr;
 

@@ -25,7 +25,9 @@ Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const Operator
   for (const auto& name : o.GetList("key")) {
     auto index = setup.input.IndexOf(name);
     if (!index) return Status::InvalidArgument("operator '" + setup.id + "': no key field '" + name + "'");
+    op->key_positions_.push_back(op->key_fields_.size());
     op->key_fields_.push_back(*index);
+    op->key_schema_.Add(setup.input.field(*index));
   }
   op->input_ = setup.input;
   for (const auto& text : o.GetList("aggregates")) {
@@ -226,17 +228,8 @@ void WindowAggregateOperator::EmitGroup(int64_t start, int64_t end, const Group&
   {
     RowBuilder& b = *out_builder_;
     b.Reset();
-    RowView key_row(group.key_row.data());
-    for (size_t i = 0; i < k; ++i) {
-      // key_row holds the key fields in order, typed as in the input.
-      if (key_row.IsNull(i)) continue;
-      switch (input_.field(key_fields_[i]).type) {
-        case FieldType::kString: b.SetString(i, key_row.GetString(i)); break;
-        case FieldType::kDouble: b.SetDouble(i, key_row.GetDouble(i)); break;
-        case FieldType::kBool: b.SetBool(i, key_row.GetBool(i)); break;
-        default: b.SetInt64(i, key_row.GetInt64(i)); break;
-      }
-    }
+    // key_row holds the key fields in order, typed as in key_schema_.
+    CopyFields(RowView(group.key_row.data()), key_positions_, key_schema_, 0, b);
     b.SetTimestampMillis(k, start);
     b.SetTimestampMillis(k + 1, end);
     for (size_t a = 0; a < specs_.size(); ++a) {

@@ -71,6 +71,8 @@ class WindowAggregateOperator final : public Operator {
   bool processing_time_ = false;  // windows of the wall clock at arrival
   std::unordered_map<std::string, std::vector<Session>> sessions_;  // by key
   std::vector<size_t> key_fields_;
+  std::vector<size_t> key_positions_;  // 0..k-1: the fields of a group's key row
+  Schema key_schema_;                  // the key fields' types
   Schema input_;
   std::vector<AggregateSpec> specs_;
   std::vector<std::unique_ptr<CompiledExpression>> arguments_;  // null for count(*)
