@@ -1,0 +1,64 @@
+// Keyed state of one operator subtask (DESIGN.md section 8): an ordered map
+// of byte keys to byte values, kept in RocksDB (the default, as in Flink's
+// Nexmark setup) or in memory. Both backends behave the same; operators see
+// only this interface and build their keys with StateKey (state_key.h), so
+// every key starts with its key group and state can later be split by key
+// group when the parallelism changes.
+//
+// A backend belongs to one task thread and is not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace sluice {
+
+// Walks the entries under a prefix in byte order of their keys. Writes to the
+// backend while iterating are allowed; whether the iterator sees them is
+// unspecified, so callers collect keys first when they delete as they go.
+class StateIterator {
+ public:
+  virtual ~StateIterator() = default;
+  virtual bool Valid() const = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual void Next() = 0;
+  // Not OK when reading failed; Valid() is then false.
+  virtual Status status() const = 0;
+};
+
+class KeyedStateBackend {
+ public:
+  virtual ~KeyedStateBackend() = default;
+
+  virtual Status Put(std::string_view key, std::string_view value) = 0;
+  // True with *value filled when the key exists, false when it does not.
+  virtual Result<bool> Get(std::string_view key, std::string* value) = 0;
+  virtual Status Delete(std::string_view key) = 0;
+  // The entries whose keys start with `prefix`, from the first key >= `from`
+  // (empty: from the start of the prefix).
+  virtual std::unique_ptr<StateIterator> Scan(std::string_view prefix, std::string_view from = {}) = 0;
+
+  // "rocksdb" or "memory".
+  virtual const char* kind() const = 0;
+  // Live entries, for tests and metrics that check state stays bounded.
+  // RocksDB's figure is an estimate.
+  virtual uint64_t ApproximateEntries() = 0;
+};
+
+struct StateBackendOptions {
+  std::string kind = "rocksdb";  // or "memory"
+  // RocksDB's working directory, made if missing and removed with the
+  // backend: state lives there only while the task runs.
+  std::string directory;
+};
+
+// Fails with INVALID_ARGUMENT on an unknown kind and IO_ERROR when RocksDB
+// cannot open its directory.
+Result<std::unique_ptr<KeyedStateBackend>> OpenStateBackend(const StateBackendOptions& options);
+
+}  // namespace sluice
