@@ -11,7 +11,10 @@
 
 namespace sluice {
 
-bool IsJobConfigKey(const std::string& key) { return key.rfind("pipeline.", 0) == 0 && FindConfigKey(key) != nullptr; }
+bool IsJobConfigKey(const std::string& key) {
+  const ConfigKey* k = FindConfigKey(key);
+  return k != nullptr && k->per_job;
+}
 
 namespace {
 

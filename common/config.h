@@ -18,6 +18,8 @@ struct ConfigKey {
   const char* name;
   const char* default_value;
   const char* description;
+  // Set per job (job file 'config:', sluice run -D) rather than per daemon.
+  bool per_job = false;
 };
 
 // Every key Sluice knows, in one table.

@@ -33,11 +33,14 @@ const std::vector<ConfigKey>& AllConfigKeys() {
       {"network.buffer-size", "32kb", "Worker: size of one network buffer."},
       {"network.exclusive-buffers", "2", "Worker: buffers owned by each remote input channel (its base credit)."},
       {"network.floating-buffers", "24", "Worker: buffers per input gate lent to channels with a backlog."},
+      {"state.dir", "/tmp/sluice-state",
+       "Worker: local directory for RocksDB working state; each worker process uses a subdirectory of its own."},
       // Jobs (job file 'config:' or sluice run -D)
       {"pipeline.flush-timeout", "10ms",
-       "Job: longest time a partly filled output buffer waits before it is sent; 0 sends every record at once."},
+       "Job: longest time a partly filled output buffer waits before it is sent; 0 sends every record at once.", true},
       {"pipeline.auto-watermark-interval", "200ms",
-       "Job: how often sources emit their watermark."},
+       "Job: how often sources emit their watermark.", true},
+      {"state.backend", "rocksdb", "Job: where keyed state lives: rocksdb (local disk, the default) or memory.", true},
       // Both daemons
       {"log.level", "info", "trace, debug, info, warn, error or off."},
   };

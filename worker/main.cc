@@ -2,7 +2,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
+
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/daemon/daemon_support.h"
@@ -91,6 +94,11 @@ int main(int argc, char** argv) {
         if (link) link->ReportTaskState(id, state, failure, metrics);
       },
       log);
+  // Each worker process works in a directory of its own, so that workers
+  // sharing a machine (and state.dir) never meet; it goes when the worker
+  // stops.
+  const std::string state_dir = config->GetString("state.dir") + "/worker-" + std::to_string(::getpid());
+  executor.set_state_dir(state_dir);
   TaskServiceImpl task_service(&executor);
 
   grpc::ServerBuilder builder;
@@ -121,5 +129,7 @@ int main(int argc, char** argv) {
   executor.CancelAll();
   link->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  std::error_code ec;
+  std::filesystem::remove_all(state_dir, ec);
   return 0;
 }

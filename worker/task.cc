@@ -1,12 +1,16 @@
 #include "worker/task.h"
 
 #include <chrono>
+#include <filesystem>
 #include <map>
+
+#include <unistd.h>
 
 #include "common/catalog/graph_schema.h"
 #include "common/config.h"
 #include "worker/network/data_plane.h"
 #include "worker/network/record_span.h"
+#include "worker/state/state_backend.h"
 
 namespace sluice {
 namespace {
@@ -92,7 +96,8 @@ std::string Task::Name() const {
 }
 
 Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& request, const OperatorRegistry& registry,
-                                           DataPlane* data_plane, StateListener listener, Logger log) {
+                                           DataPlane* data_plane, StateListener listener, Logger log,
+                                           const std::string& state_dir) {
   std::unique_ptr<Task> task(new Task(request.task(), std::move(listener), std::move(log)));
   auto flush = request.job_config().find("pipeline.flush-timeout");
   if (flush != request.job_config().end()) {
@@ -114,7 +119,7 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& reque
   if ((request.inputs_size() > 0 || request.outputs_size() > 0) && data_plane == nullptr) {
     return Status::FailedPrecondition("a task with inputs or outputs needs the data plane");
   }
-  SLUICE_RETURN_IF_ERROR(task->BuildChain(request, registry, data_plane));
+  SLUICE_RETURN_IF_ERROR(task->BuildChain(request, registry, data_plane, state_dir));
   SLUICE_RETURN_IF_ERROR(task->BuildInputs(request, data_plane));
   // Consumers can find the partitions only once nothing can fail any more,
   // so a task that fails to build leaves no partition (and no buffers) behind.
@@ -123,7 +128,7 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& reque
 }
 
 Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorRegistry& registry,
-                        DataPlane* data_plane) {
+                        DataPlane* data_plane, const std::string& state_dir) {
   const proto::Vertex& vertex = request.vertex();
   if (vertex.operators_size() == 0) return Status::InvalidArgument("vertex '" + vertex.id() + "' has no operators");
   bool is_source = registry.IsSource(vertex.operators(0).type());
@@ -132,6 +137,19 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
                                    (is_source ? "a source vertex cannot have inputs" : "'" +
                                                 vertex.operators(0).type() + "' is not a source and the vertex has no inputs"));
   }
+  // Keyed state: the job's backend kind; RocksDB works in a directory of
+  // its own per operator subtask, gone with the task.
+  StateBackendOptions state;
+  auto kind = request.job_config().find("state.backend");
+  if (kind != request.job_config().end()) state.kind = kind->second;
+  if (state.kind != "rocksdb" && state.kind != "memory") {
+    return Status::InvalidArgument("state.backend: '" + state.kind + "' is not a backend (rocksdb or memory)");
+  }
+  const int max_parallelism = request.max_parallelism() > 0 ? request.max_parallelism() : 128;
+  std::filesystem::path base = state_dir.empty()
+                                   ? std::filesystem::temp_directory_path() / ("sluice-state-" + std::to_string(::getpid()))
+                                   : std::filesystem::path(state_dir);
+  base /= id_.job_id() + "-" + std::to_string(id_.attempt());
   std::vector<OperatorSetup> setups;
   Schema input = is_source ? Schema() : SchemaFromProto(request.input_schema());
   for (const auto& op : vertex.operators()) {
@@ -143,6 +161,11 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     setup.output = SchemaFromProto(op.output_schema());
     setup.subtask = id_.subtask();
     setup.parallelism = vertex.parallelism();
+    setup.max_parallelism = max_parallelism;
+    setup.key_groups = KeyGroupRangeForOperator(id_.subtask(), max_parallelism, vertex.parallelism());
+    StateBackendOptions options = state;
+    options.directory = (base / (id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + op.id())).string();
+    setup.open_state = [options] { return OpenStateBackend(options); };
     setup.log = log_;
     input = setup.output;
     setups.push_back(std::move(setup));

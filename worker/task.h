@@ -45,7 +45,8 @@ class Task {
   // neither inputs nor outputs.
   static Result<std::unique_ptr<Task>> Create(const proto::DeployTaskRequest& request,
                                               const OperatorRegistry& registry, DataPlane* data_plane,
-                                              StateListener listener, Logger log);
+                                              StateListener listener, Logger log,
+                                              const std::string& state_dir = "");
   ~Task();  // cancels and joins
 
   void Start();
@@ -61,7 +62,8 @@ class Task {
 
  private:
   Task(proto::TaskId id, StateListener listener, Logger log);
-  Status BuildChain(const proto::DeployTaskRequest& request, const OperatorRegistry& registry, DataPlane* data_plane);
+  Status BuildChain(const proto::DeployTaskRequest& request, const OperatorRegistry& registry, DataPlane* data_plane,
+                    const std::string& state_dir);
   Status BuildInputs(const proto::DeployTaskRequest& request, DataPlane* data_plane);
   void Run();
   Status RunSource();

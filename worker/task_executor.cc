@@ -43,7 +43,7 @@ Status TaskExecutor::Deploy(const proto::DeployTaskRequest& request) {
                                        " slots, all holding a subtask of vertex '" + id.vertex_id() + "'");
     }
   }
-  auto task = Task::Create(request, registry_, data_plane_, listener_, log_);
+  auto task = Task::Create(request, registry_, data_plane_, listener_, log_, state_dir_);
   if (!task.ok()) return task.status();
   log_->info("deploying job {} vertex '{}' subtask {}/{} (attempt {})", id.job_id(), id.vertex_id(),
              id.subtask(), request.vertex().parallelism(), id.attempt());

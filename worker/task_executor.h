@@ -30,6 +30,8 @@ class TaskExecutor {
   // Cancels every task of the job; returns how many were running.
   int CancelJob(const std::string& job_id);
   void CancelAll();
+  // Where tasks keep their RocksDB working state (state.dir); before any Deploy.
+  void set_state_dir(std::string dir) { state_dir_ = std::move(dir); }
 
   // A report of every live task, and joins tasks that have ended.
   std::vector<proto::TaskReport> Reports();
@@ -50,6 +52,7 @@ class TaskExecutor {
   std::map<std::string, Previous> previous_;
   Task::StateListener listener_;
   Logger log_;
+  std::string state_dir_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Task>> tasks_;
 };

@@ -8,21 +8,30 @@
 # ceiling.
 #
 #   bench/nexmark/run.sh [--events N] [--queries q0,q1,...] [--parallelism P]
+#                        [--state rocksdb|memory]
 #
+# --state picks the keyed state backend (state.backend; RocksDB by default,
+# as in Flink's Nexmark setup).
 # Prints a table and writes bench/results/nexmark-<time>.json.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 events=20000000
 queries=""
 parallelism=2
+state=rocksdb
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) events="${2:?}"; shift 2 ;;
     --queries) queries="${2:?}"; shift 2 ;;
     --parallelism) parallelism="${2:?}"; shift 2 ;;
-    *) echo "run.sh: unknown option '$1' (--events N, --queries q0,q1,..., --parallelism P)" >&2; exit 2 ;;
+    --state) state="${2:?}"; shift 2 ;;
+    *) echo "run.sh: unknown option '$1' (--events N, --queries q0,q1,..., --parallelism P, --state rocksdb|memory)" >&2; exit 2 ;;
   esac
 done
+case "$state" in
+  rocksdb|memory) ;;
+  *) echo "run.sh: --state must be rocksdb or memory, not '$state'" >&2; exit 2 ;;
+esac
 if [ -z "$queries" ]; then
   queries=$(ls "$root/examples/jobs/nexmark/" | sed -n 's/^\(q[0-9]*\)\.yaml$/\1/p' | sort -V | paste -sd,)
 fi
@@ -45,7 +54,7 @@ results="$SLUICE_RUN_DIR/results.jsonl"
 measure() {  # name jobfile
   local before after job
   before=$(cpu_ticks)
-  job=$("$bin/sluice" run "$2" -p "$parallelism" -D events="$events" | sed -n 's/^Job \([0-9a-f]*\) submitted$/\1/p')
+  job=$("$bin/sluice" run "$2" -p "$parallelism" -D events="$events" -D state.backend="$state" | sed -n 's/^Job \([0-9a-f]*\) submitted$/\1/p')
   after=$(cpu_ticks)
   "$bin/sluice" status "$job" --json | python3 -c '
 import json, sys
@@ -55,8 +64,8 @@ if s["state"] != "FINISHED":
     sys.exit(name + ": job " + s["state"] + ": " + s["failure"])
 seconds = (s["end_time_ms"] - s["start_time_ms"]) / 1000.0
 cpu = (after - before) / hz
-print(json.dumps({"query": name, "events": events, "seconds": seconds, "cpu_seconds": cpu}))
-' "$1" "$events" "$before" "$after" "$(getconf CLK_TCK)" >>"$results"
+print(json.dumps({"query": name, "events": events, "seconds": seconds, "cpu_seconds": cpu, "state": sys.argv[6]}))
+' "$1" "$events" "$before" "$after" "$(getconf CLK_TCK)" "$state" >>"$results"
 }
 
 "$bin/sluice" run "$root/bench/nexmark/generator.yaml" -D events=1000000 >/dev/null  # warm-up
@@ -80,18 +89,18 @@ for line in open(sys.argv[1]):
     r = json.loads(line)
     per_core = r["events"] / r["cpu_seconds"] if r["cpu_seconds"] > 0 else 0.0
     f = flink.get(r["query"])
-    rows.append({"query": r["query"], "events": r["events"], "seconds": round(r["seconds"], 3),
+    rows.append({"query": r["query"], "state": r["state"], "events": r["events"], "seconds": round(r["seconds"], 3),
                  "cores": round(r["cpu_seconds"] / r["seconds"], 2) if r["seconds"] > 0 else 0.0,
                  "events_per_second_per_core": round(per_core),
                  "flink_events_per_second_per_core": f * 1000 if f else None,
                  "ratio": round(per_core / (f * 1000), 1) if f else None})
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
-print("| query | events | seconds | cores | events/s/core | Flink events/s/core | ratio |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
+print("| query | state | events | seconds | cores | events/s/core | Flink events/s/core | ratio |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
     flink_text = "%.0f" % r["flink_events_per_second_per_core"] if r["flink_events_per_second_per_core"] else "-"
     ratio = "%.1fx" % r["ratio"] if r["ratio"] else "-"
-    print("| %s | %d | %.2f | %.2f | %d | %s | %s |" % (r["query"], r["events"], r["seconds"], r["cores"],
+    print("| %s | %s | %d | %.2f | %.2f | %d | %s | %s |" % (r["query"], r["state"], r["events"], r["seconds"], r["cores"],
           r["events_per_second_per_core"], flink_text, ratio))
 print("\nwritten to " + sys.argv[2])
 PY

@@ -1,12 +1,13 @@
 // The `keyed-count` operator: rows per key over a bounded input, emitted when
-// the input ends. Counts live in memory here; keyed state backends (and
-// updating results for unbounded input) come with the aggregate operators.
+// the input ends. Counts are pre-aggregated in a bounded buffer and kept in
+// keyed state ([kg][1][key] -> key row + count), so any number of keys fits.
 #pragma once
 
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "worker/operators/keyed_state.h"
 #include "worker/operators/operator.h"
 
 namespace sluice {
@@ -19,17 +20,22 @@ class KeyedCountOperator final : public Operator {
   Status Finish(Collector& out) override;
 
  private:
-  KeyedCountOperator(std::vector<size_t> key_fields, Schema input);
+  KeyedCountOperator() = default;
+  Status FlushBuffer();
 
   struct Entry {
-    std::vector<uint8_t> first_row;  // holds the key's values
+    std::string key_row;  // the key's values as a row
     int64_t count = 0;
   };
 
-  const std::vector<size_t> key_fields_;
-  const Schema input_;
-  std::unordered_map<std::string, Entry> counts_;
-  std::string key_;  // reused per row
+  KeyContext key_;
+  Schema input_;
+  std::vector<bool> touched_;  // key groups with state
+  std::unique_ptr<KeyedStateBackend> state_;
+  std::unordered_map<std::string, Entry> buffer_;  // by state key
+  StateKey state_key_;
+  std::string value_;
+  std::unique_ptr<RowBuilder> key_builder_;
 };
 
 }  // namespace sluice

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -13,6 +15,8 @@
 #include "common/records/row.h"
 #include "common/records/schema.h"
 #include "common/status.h"
+#include "worker/network/key_groups.h"
+#include "worker/state/state_backend.h"
 
 namespace sluice {
 
@@ -34,6 +38,12 @@ struct OperatorSetup {
   Schema output;  // empty for sinks
   int subtask = 0;
   int parallelism = 1;
+  int max_parallelism = 128;  // key groups of the job
+  KeyGroupRange key_groups{0, 128};  // those this subtask owns
+  // Opens a keyed state backend of the job's kind (state.backend) for the
+  // operator, which owns it. Empty in unit tests: operators then keep state
+  // in memory.
+  std::function<Result<std::unique_ptr<KeyedStateBackend>>()> open_state;
   Logger log;
 };
 

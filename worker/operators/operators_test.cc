@@ -201,7 +201,7 @@ TEST(WindowAggregateTest, TumblingWindowsFireOnTheWatermarkAndDropLateRows) {
   (*op)->ProcessWatermark(INT64_MAX, sink);
   EXPECT_EQ(sink.rows.size(), 1u);
   EXPECT_NE(sink.rows.begin()->find(R"("n":1,"total":1)"), std::string::npos) << *sink.rows.begin();
-  EXPECT_EQ(window->open_windows(), 0u) << "fired windows leave no state";
+  EXPECT_EQ(window->state_entries(), 0u) << "fired windows leave no state";
   EXPECT_EQ(sink.watermarks, (std::vector<int64_t>{8, 9, INT64_MAX}));
 }
 
@@ -246,7 +246,7 @@ TEST(WindowAggregateTest, SessionWindowsGrowAndMergePerKey) {
   EXPECT_TRUE(sink.rows.count(R"({"key":2,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.025","n":3,"hi":6})"));
   auto* window = static_cast<WindowAggregateOperator*>(op->get());
   EXPECT_EQ(window->late_rows(), 1);
-  EXPECT_EQ(window->open_windows(), 0u);
+  EXPECT_EQ(window->state_entries(), 0u);
 }
 
 TEST(WindowAggregateTest, ProcessingTimeWindowsFireOnTheClockAndAtTheEnd) {

@@ -5,145 +5,15 @@
 #include "worker/operators/key_encoding.h"
 
 namespace sluice {
-
-Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const OperatorSetup& setup) {
-  std::unique_ptr<WindowAggregateOperator> op(new WindowAggregateOperator());
-  const auto& o = setup.options;
-  op->processing_time_ = o.GetStringOr("processing-time", "false") == "true";
-  if (!op->processing_time_) {
-    SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
-    auto t = setup.input.IndexOf(time);
-    if (!t) return Status::InvalidArgument("operator '" + setup.id + "': no time field '" + time + "'");
-    op->time_field_ = *t;
-  }
-  SLUICE_ASSIGN_OR_RETURN(op->gap_, o.GetDurationMs("gap", 0));
-  SLUICE_ASSIGN_OR_RETURN(op->size_, o.GetDurationMs("size", 0));
-  SLUICE_ASSIGN_OR_RETURN(op->slide_, o.GetDurationMs("slide", op->size_));
-  if (op->gap_ <= 0 && (op->size_ <= 0 || op->slide_ <= 0 || op->size_ % op->slide_ != 0)) {
-    return Status::InvalidArgument("operator '" + setup.id + "': size must be a positive multiple of slide");
-  }
-  for (const auto& name : o.GetList("key")) {
-    auto index = setup.input.IndexOf(name);
-    if (!index) return Status::InvalidArgument("operator '" + setup.id + "': no key field '" + name + "'");
-    op->key_positions_.push_back(op->key_fields_.size());
-    op->key_fields_.push_back(*index);
-    op->key_schema_.Add(setup.input.field(*index));
-  }
-  op->input_ = setup.input;
-  for (const auto& text : o.GetList("aggregates")) {
-    auto spec = ParseAggregate(text, setup.input);
-    if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
-    std::unique_ptr<CompiledExpression> argument;
-    if (!spec->argument.empty()) {
-      auto compiled = CompileExpression(spec->argument, setup.input);
-      if (!compiled.ok()) return compiled.status();
-      argument = std::move(*compiled);
-    }
-    op->specs_.push_back(*spec);
-    op->arguments_.push_back(std::move(argument));
-  }
-  op->values_.resize(op->specs_.size());
-  op->key_builder_ = std::make_unique<RowBuilder>(op->key_fields_.size());
-  op->out_builder_ = std::make_unique<RowBuilder>(op->key_fields_.size() + 2 + op->specs_.size());
-  return std::unique_ptr<Operator>(std::move(op));
-}
-
-void WindowAggregateOperator::Process(const RowView& row, Collector&) {
-  int64_t t;
-  if (processing_time_) {
-    t = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-  } else {
-    if (row.IsNull(time_field_)) return;  // no event time: in no window
-    t = row.GetTimestampMillis(time_field_);
-  }
-  ctx_.Reset();
-  for (size_t a = 0; a < specs_.size(); ++a) {
-    if (arguments_[a]) values_[a] = arguments_[a]->Evaluate(row, ctx_);
-  }
-  EncodeKey(row, key_fields_, input_, &key_);
-  if (gap_ > 0) {
-    ProcessSession(row, t);
-    return;
-  }
-  // The windows holding t start at the last multiple of slide at or before
-  // t, and every slide before it while the window still reaches t.
-  const int64_t last_start = t - (((t % slide_) + slide_) % slide_);
-  bool late = false;
-  for (int64_t start = last_start; start > t - size_; start -= slide_) {
-    // In processing time nothing is late (a clock stepping back yields a
-    // second row for the window rather than a lost one).
-    if (!processing_time_ && start + size_ - 1 <= watermark_) {
-      late = true;  // that window has fired
-      continue;
-    }
-    auto& groups = windows_[start];
-    auto [it, fresh] = groups.try_emplace(key_);
-    Group& group = it->second;
-    if (fresh) NewGroup(row, &group);
-    AccumulateRow(group);
-  }
-  if (late) ++late_rows_;
-}
-
-void WindowAggregateOperator::NewGroup(const RowView& row, Group* group) {
-  key_builder_->Reset();
-  CopyFields(row, key_fields_, input_, 0, *key_builder_);
-  group->key_row = CopyRow(key_builder_->Finish());
-  group->accumulators.resize(specs_.size());
-}
-
-// The row opens [t, t + gap) and merges every session of its key that it
-// overlaps into one, as sessions grow and join.
-void WindowAggregateOperator::ProcessSession(const RowView& row, int64_t t) {
-  if (!processing_time_ && t + gap_ - 1 <= watermark_) {
-    ++late_rows_;  // its session would already have fired
-    return;
-  }
-  auto& list = sessions_[key_];
-  Session merged;
-  merged.start = t;
-  merged.end = t + gap_;
-  bool have_group = false;
-  for (size_t i = 0; i < list.size();) {
-    Session& s = list[i];
-    if (s.start < merged.end && merged.start < s.end) {
-      merged.start = std::min(merged.start, s.start);
-      merged.end = std::max(merged.end, s.end);
-      if (!have_group) {
-        merged.group = std::move(s.group);
-        have_group = true;
-      } else {
-        Merge(merged.group, s.group);
-      }
-      list[i] = std::move(list.back());
-      list.pop_back();
-    } else {
-      ++i;
-    }
-  }
-  if (!have_group) NewGroup(row, &merged.group);
-  AccumulateRow(merged.group);
-  list.push_back(std::move(merged));
-}
-
-void WindowAggregateOperator::FireSessions(Collector& out) {
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    auto& list = it->second;
-    for (size_t i = 0; i < list.size();) {
-      if (list[i].end - 1 <= watermark_) {
-        EmitGroup(list[i].start, list[i].end, list[i].group, out);
-        list[i] = std::move(list.back());
-        list.pop_back();
-      } else {
-        ++i;
-      }
-    }
-    it = list.empty() ? sessions_.erase(it) : std::next(it);
-  }
-}
-
 namespace {
+
+constexpr uint8_t kWindowState = 1;
+constexpr uint8_t kSessionState = 2;
+constexpr uint8_t kSessionTimer = 3;
+constexpr size_t kPrefixBytes = 3;  // key group and state byte
+// Enough to combine the rows of a few watermark intervals of busy keys, small
+// enough (a few MiB) to bound memory whatever the key count.
+constexpr size_t kMaxBufferedGroups = 32768;
 
 // Folds the partial aggregate `src` into `dst`; one row is a partial
 // aggregate of count 1, and merging sessions folds whole ones.
@@ -171,10 +41,194 @@ void Combine(const AggregateSpec& spec, WindowAggregateAccumulator& dst, const W
 
 }  // namespace
 
-void WindowAggregateOperator::AccumulateRow(Group& group) {
+Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const OperatorSetup& setup) {
+  std::unique_ptr<WindowAggregateOperator> op(new WindowAggregateOperator());
+  const auto& o = setup.options;
+  op->processing_time_ = o.GetStringOr("processing-time", "false") == "true";
+  if (!op->processing_time_) {
+    SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
+    auto t = setup.input.IndexOf(time);
+    if (!t) return Status::InvalidArgument("operator '" + setup.id + "': no time field '" + time + "'");
+    op->time_field_ = *t;
+  }
+  SLUICE_ASSIGN_OR_RETURN(op->gap_, o.GetDurationMs("gap", 0));
+  SLUICE_ASSIGN_OR_RETURN(op->size_, o.GetDurationMs("size", 0));
+  SLUICE_ASSIGN_OR_RETURN(op->slide_, o.GetDurationMs("slide", op->size_));
+  if (op->gap_ <= 0 && (op->size_ <= 0 || op->slide_ <= 0 || op->size_ % op->slide_ != 0)) {
+    return Status::InvalidArgument("operator '" + setup.id + "': size must be a positive multiple of slide");
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<size_t> key_fields, KeyFieldsOf(setup));
+  for (size_t i = 0; i < key_fields.size(); ++i) {
+    op->key_positions_.push_back(i);
+    op->key_schema_.Add(setup.input.field(key_fields[i]));
+  }
+  op->input_ = setup.input;
+  for (const auto& text : o.GetList("aggregates")) {
+    auto spec = ParseAggregate(text, setup.input);
+    if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
+    std::unique_ptr<CompiledExpression> argument;
+    if (!spec->argument.empty()) {
+      auto compiled = CompileExpression(spec->argument, setup.input);
+      if (!compiled.ok()) return compiled.status();
+      argument = std::move(*compiled);
+    }
+    op->specs_.push_back(*spec);
+    op->arguments_.push_back(std::move(argument));
+  }
+  op->values_.resize(op->specs_.size());
+  op->key_builder_ = std::make_unique<RowBuilder>(key_fields.size());
+  op->out_builder_ = std::make_unique<RowBuilder>(key_fields.size() + 2 + op->specs_.size());
+  op->key_ = KeyContext(key_fields, setup.input, setup.max_parallelism);
+  op->touched_.assign(static_cast<size_t>(setup.max_parallelism), false);
+  SLUICE_ASSIGN_OR_RETURN(op->state_, OpenOperatorState(setup));
+  return std::unique_ptr<Operator>(std::move(op));
+}
+
+bool WindowAggregateOperator::Check(const Status& s) {
+  if (s.ok()) return true;
+  Fail(s);
+  return false;
+}
+
+void WindowAggregateOperator::Process(const RowView& row, Collector&) {
+  if (!failure().ok()) return;
+  int64_t t;
+  if (processing_time_) {
+    t = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+  } else {
+    if (row.IsNull(time_field_)) return;  // no event time: in no window
+    t = row.GetTimestampMillis(time_field_);
+  }
+  ctx_.Reset();
+  for (size_t a = 0; a < specs_.size(); ++a) {
+    if (arguments_[a]) values_[a] = arguments_[a]->Evaluate(row, ctx_);
+  }
+  key_.SetKey(row);
+  touched_[key_.key_group()] = true;
+  if (gap_ > 0) {
+    ProcessSession(row, t);
+    return;
+  }
+  // The windows holding t start at the last multiple of slide at or before
+  // t, and every slide before it while the window still reaches t.
+  const int64_t last_start = t - (((t % slide_) + slide_) % slide_);
+  bool late = false;
+  for (int64_t start = last_start; start > t - size_; start -= slide_) {
+    const int64_t end = start + size_;
+    // In processing time nothing is late (a clock stepping back yields a
+    // second row for the window rather than a lost one).
+    if (!processing_time_ && end - 1 <= watermark_) {
+      late = true;  // that window has fired
+      continue;
+    }
+    state_key_.Reset(key_.key_group(), kWindowState).AddInt64(end).AddBytes(key_.key());
+    auto [it, fresh] = buffer_.try_emplace(state_key_.bytes());
+    if (fresh) {
+      NewValue(row);
+      it->second.key_row = value_;
+      it->second.accumulators.resize(specs_.size());
+      next_fire_ = std::min(next_fire_, end);
+    }
+    AccumulateRow(it->second.accumulators.data());
+  }
+  if (late) ++late_rows_;
+  if (buffer_.size() >= kMaxBufferedGroups) FlushBuffer();
+}
+
+void WindowAggregateOperator::FlushBuffer() {
+  const size_t n = specs_.size();
+  accumulators_.resize(n);
+  for (auto& [key, group] : buffer_) {
+    auto found = state_->Get(key, &value_);
+    if (!Check(found.status())) return;
+    if (*found) {
+      size_t payload = RowView(reinterpret_cast<const uint8_t*>(value_.data())).size();
+      std::memcpy(accumulators_.data(), value_.data() + payload, n * sizeof(Accumulator));
+      Merge(group.accumulators.data(), accumulators_.data());
+    }
+    value_ = group.key_row;
+    value_.append(reinterpret_cast<const char*>(group.accumulators.data()), n * sizeof(Accumulator));
+    if (!Check(state_->Put(key, value_))) return;
+  }
+  buffer_.clear();
+}
+
+// value_ = the row's key fields as a row: the start of every state value.
+void WindowAggregateOperator::NewValue(const RowView& row) {
+  key_builder_->Reset();
+  CopyFields(row, key_.fields(), input_, 0, *key_builder_);
+  RowView key_row = key_builder_->Finish();
+  value_.assign(reinterpret_cast<const char*>(key_row.data()), key_row.size());
+}
+
+void WindowAggregateOperator::LoadSessions(std::string_view value, std::vector<Session>* sessions) {
+  sessions->clear();
+  const size_t n = specs_.size();
+  size_t offset = RowView(reinterpret_cast<const uint8_t*>(value.data())).size();
+  while (offset < value.size()) {
+    Session s;
+    s.start = ReadRaw<int64_t>(value, &offset);
+    s.end = ReadRaw<int64_t>(value, &offset);
+    s.accumulators.resize(n);
+    std::memcpy(s.accumulators.data(), value.data() + offset, n * sizeof(Accumulator));
+    offset += n * sizeof(Accumulator);
+    sessions->push_back(std::move(s));
+  }
+}
+
+// The row opens [t, t + gap) and merges every session of its key that it
+// overlaps into one, as sessions grow and join.
+void WindowAggregateOperator::ProcessSession(const RowView& row, int64_t t) {
+  if (!processing_time_ && t + gap_ - 1 <= watermark_) {
+    ++late_rows_;  // its session would already have fired
+    return;
+  }
+  const int kg = key_.key_group();
+  state_key_.Reset(kg, kSessionState).AddBytes(key_.key());
+  auto found = state_->Get(state_key_, &value_);
+  if (!Check(found.status())) return;
+  if (*found) {
+    LoadSessions(value_, &sessions_);
+    value_.resize(RowView(reinterpret_cast<const uint8_t*>(value_.data())).size());
+  } else {
+    sessions_.clear();
+    NewValue(row);
+  }
+  Session merged;
+  merged.start = t;
+  merged.end = t + gap_;
+  merged.accumulators.resize(specs_.size());
+  for (size_t i = 0; i < sessions_.size();) {
+    Session& s = sessions_[i];
+    if (s.start < merged.end && merged.start < s.end) {
+      merged.start = std::min(merged.start, s.start);
+      merged.end = std::max(merged.end, s.end);
+      Merge(merged.accumulators.data(), s.accumulators.data());
+      sessions_[i] = std::move(sessions_.back());
+      sessions_.pop_back();
+    } else {
+      ++i;
+    }
+  }
+  AccumulateRow(merged.accumulators.data());
+  sessions_.push_back(std::move(merged));
+  for (const Session& s : sessions_) {
+    AppendRaw(s.start, &value_);
+    AppendRaw(s.end, &value_);
+    value_.append(reinterpret_cast<const char*>(s.accumulators.data()), s.accumulators.size() * sizeof(Accumulator));
+  }
+  if (!Check(state_->Put(state_key_, value_))) return;
+  const int64_t end = sessions_.back().end;
+  state_key_.Reset(kg, kSessionTimer).AddInt64(end).AddBytes(key_.key());
+  if (!Check(state_->Put(state_key_, ""))) return;
+  next_fire_ = std::min(next_fire_, end);
+}
+
+void WindowAggregateOperator::AccumulateRow(Accumulator* accumulators) {
   for (size_t a = 0; a < specs_.size(); ++a) {
     if (!arguments_[a]) {  // count(*)
-      ++group.accumulators[a].count;
+      ++accumulators[a].count;
       continue;
     }
     const Value& v = values_[a];
@@ -188,12 +242,12 @@ void WindowAggregateOperator::AccumulateRow(Group& group) {
     } else {
       one.i = v.i;
     }
-    Combine(specs_[a], group.accumulators[a], one);
+    Combine(specs_[a], accumulators[a], one);
   }
 }
 
-void WindowAggregateOperator::Merge(Group& into, const Group& from) {
-  for (size_t a = 0; a < specs_.size(); ++a) Combine(specs_[a], into.accumulators[a], from.accumulators[a]);
+void WindowAggregateOperator::Merge(Accumulator* into, const Accumulator* from) {
+  for (size_t a = 0; a < specs_.size(); ++a) Combine(specs_[a], into[a], from[a]);
 }
 
 void WindowAggregateOperator::ProcessWatermark(int64_t watermark, Collector& out) {
@@ -208,48 +262,112 @@ void WindowAggregateOperator::OnProcessingTime(int64_t now_ms, Collector& out) {
 }
 
 void WindowAggregateOperator::FireUpTo(int64_t time, Collector& out) {
-  const bool advanced = time > watermark_;
   watermark_ = std::max(watermark_, time);
-  if (gap_ > 0 && advanced) FireSessions(out);
-  // A window [start, start+size) is complete once time reaches its last
-  // millisecond.
-  while (!windows_.empty() && windows_.begin()->first + size_ - 1 <= watermark_) {
-    Fire(windows_.begin()->first, windows_.begin()->second, out);
-    windows_.erase(windows_.begin());
+  // A window [start, end) is complete once time reaches its last millisecond.
+  if (!failure().ok() || next_fire_ == INT64_MAX || next_fire_ - 1 > watermark_) return;
+  next_fire_ = INT64_MAX;
+  if (gap_ > 0) {
+    FireSessions(out);
+  } else {
+    FlushBuffer();
+    FireWindows(out);
   }
 }
 
-void WindowAggregateOperator::Fire(int64_t start, std::unordered_map<std::string, Group>& groups, Collector& out) {
-  for (auto& [key, group] : groups) EmitGroup(start, start + size_, group, out);
-}
-
-void WindowAggregateOperator::EmitGroup(int64_t start, int64_t end, const Group& group, Collector& out) {
-  const size_t k = key_fields_.size();
-  {
-    RowBuilder& b = *out_builder_;
-    b.Reset();
-    // key_row holds the key fields in order, typed as in key_schema_.
-    CopyFields(RowView(group.key_row.data()), key_positions_, key_schema_, 0, b);
-    b.SetTimestampMillis(k, start);
-    b.SetTimestampMillis(k + 1, end);
-    for (size_t a = 0; a < specs_.size(); ++a) {
-      const Accumulator& acc = group.accumulators[a];
-      const AggregateSpec& spec = specs_[a];
-      const size_t f = k + 2 + a;
-      if (spec.function == AggregateFunction::kCount) {
-        b.SetInt64(f, acc.count);
-      } else if (acc.count == 0) {
-        b.SetNull(f);
-      } else if (spec.function == AggregateFunction::kAvg) {
-        b.SetDouble(f, acc.d / static_cast<double>(acc.count));
-      } else if (spec.output.type == FieldType::kDouble) {
-        b.SetDouble(f, acc.d);
-      } else {
-        b.SetInt64(f, acc.i);
+void WindowAggregateOperator::FireWindows(Collector& out) {
+  const size_t n = specs_.size();
+  accumulators_.resize(n);
+  std::vector<std::string> fired;
+  for (int kg = 0; kg < static_cast<int>(touched_.size()); ++kg) {
+    if (!touched_[kg]) continue;
+    fired.clear();
+    auto it = state_->Scan(state_key_.Reset(kg, kWindowState));
+    for (; it->Valid(); it->Next()) {
+      const int64_t end = StateKey::ReadOrderedInt64(it->key(), kPrefixBytes);
+      if (end - 1 > watermark_) {
+        next_fire_ = std::min(next_fire_, end);
+        break;
       }
+      std::string_view value = it->value();
+      size_t payload = RowView(reinterpret_cast<const uint8_t*>(value.data())).size();
+      std::memcpy(accumulators_.data(), value.data() + payload, n * sizeof(Accumulator));
+      EmitGroup(end - size_, end, value.substr(0, payload), accumulators_.data(), out);
+      fired.emplace_back(it->key());
     }
-    out.Collect(b.Finish());
+    if (!Check(it->status())) return;
+    for (const auto& key : fired) {
+      if (!Check(state_->Delete(key))) return;
+    }
   }
+}
+
+void WindowAggregateOperator::FireSessions(Collector& out) {
+  std::vector<std::string> due;  // the keys of due timers
+  for (int kg = 0; kg < static_cast<int>(touched_.size()); ++kg) {
+    if (!touched_[kg]) continue;
+    due.clear();
+    auto it = state_->Scan(state_key_.Reset(kg, kSessionTimer));
+    for (; it->Valid(); it->Next()) {
+      const int64_t end = StateKey::ReadOrderedInt64(it->key(), kPrefixBytes);
+      if (end - 1 > watermark_) {
+        next_fire_ = std::min(next_fire_, end);
+        break;
+      }
+      due.emplace_back(it->key());
+    }
+    if (!Check(it->status())) return;
+    for (const auto& timer : due) {
+      if (!Check(state_->Delete(timer))) return;
+      std::string_view key = std::string_view(timer).substr(kPrefixBytes + 8);
+      state_key_.Reset(kg, kSessionState).AddBytes(key);
+      auto found = state_->Get(state_key_, &value_);
+      if (!Check(found.status())) return;
+      if (!*found) continue;  // fired with an earlier timer of the key
+      LoadSessions(value_, &sessions_);
+      size_t key_row_size = RowView(reinterpret_cast<const uint8_t*>(value_.data())).size();
+      std::string rest = value_.substr(0, key_row_size);
+      bool kept = false;
+      for (const Session& s : sessions_) {
+        if (s.end - 1 <= watermark_) {
+          EmitGroup(s.start, s.end, std::string_view(value_).substr(0, key_row_size), s.accumulators.data(), out);
+          continue;
+        }
+        kept = true;
+        AppendRaw(s.start, &rest);
+        AppendRaw(s.end, &rest);
+        rest.append(reinterpret_cast<const char*>(s.accumulators.data()), s.accumulators.size() * sizeof(Accumulator));
+      }
+      if (!Check(kept ? state_->Put(state_key_, rest) : state_->Delete(state_key_))) return;
+    }
+  }
+}
+
+void WindowAggregateOperator::EmitGroup(int64_t start, int64_t end, std::string_view key_row,
+                                        const Accumulator* accumulators, Collector& out) {
+  const size_t k = key_positions_.size();
+  RowBuilder& b = *out_builder_;
+  b.Reset();
+  // key_row holds the key fields in order, typed as in key_schema_.
+  CopyFields(RowView(reinterpret_cast<const uint8_t*>(key_row.data())), key_positions_, key_schema_, 0, b);
+  b.SetTimestampMillis(k, start);
+  b.SetTimestampMillis(k + 1, end);
+  for (size_t a = 0; a < specs_.size(); ++a) {
+    const Accumulator& acc = accumulators[a];
+    const AggregateSpec& spec = specs_[a];
+    const size_t f = k + 2 + a;
+    if (spec.function == AggregateFunction::kCount) {
+      b.SetInt64(f, acc.count);
+    } else if (acc.count == 0) {
+      b.SetNull(f);
+    } else if (spec.function == AggregateFunction::kAvg) {
+      b.SetDouble(f, acc.d / static_cast<double>(acc.count));
+    } else if (spec.output.type == FieldType::kDouble) {
+      b.SetDouble(f, acc.d);
+    } else {
+      b.SetInt64(f, acc.i);
+    }
+  }
+  out.Collect(b.Finish());
 }
 
 }  // namespace sluice

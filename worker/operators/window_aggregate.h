@@ -1,12 +1,23 @@
-// The `window-aggregate` operator: event-time tumbling, sliding or session
-// windows per key with count, sum, min, max and avg. A window fires when the watermark
-// passes its end, and its state goes with it, so state stays bounded on an
-// unbounded input. Rows for windows already fired are late and dropped, as
-// Flink drops them without allowed lateness. State lives in memory; the
-// keyed state backends replace it when they land.
+// The `window-aggregate` operator: tumbling, sliding or session windows per
+// key, in event or processing time, with count, sum, min, max and avg. A
+// window fires when the watermark (or the clock) passes its end, and its
+// state goes with it, so state stays bounded on an unbounded input. Rows for
+// windows already fired are late and dropped, as Flink drops them without
+// allowed lateness.
+//
+// State (keyed state backend, key group first):
+//   [kg][1][window end][key]  -> key row + accumulators  (tumbling, sliding)
+//   [kg][2][key]              -> key row + the key's open sessions
+//   [kg][3][session end][key] -> ""  a session's timer; stale ones are no-ops
+// Window state is ordered by end, not [key][namespace]: the state itself is
+// the timer queue, so firing is a scan of each key group's first entries.
+//
+// Tumbling and sliding windows pre-aggregate in a bounded in-memory buffer
+// (as Flink's window aggregation combines records before touching state)
+// that is folded into state when full and before windows fire: RocksDB then
+// sees one read and write per window and key per flush, not per row.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -14,6 +25,7 @@
 
 #include "common/catalog/aggregate_spec.h"
 #include "common/expr/expression.h"
+#include "worker/operators/keyed_state.h"
 #include "worker/operators/operator.h"
 
 namespace sluice {
@@ -34,54 +46,62 @@ class WindowAggregateOperator final : public Operator {
   void OnProcessingTime(int64_t now_ms, Collector& out) override;
 
   int64_t late_rows() const { return late_rows_; }
-  size_t open_windows() const {
-    size_t n = windows_.size();
-    for (const auto& [key, list] : sessions_) n += list.size();
-    return n;
-  }
+  // Entries in the state backend: windows, sessions and their timers.
+  uint64_t state_entries() const { return state_->ApproximateEntries(); }
 
  private:
   using Accumulator = WindowAggregateAccumulator;
-  struct Group {
-    std::vector<uint8_t> key_row;  // the key's values
+  struct Session {
+    int64_t start = 0, end = 0;
     std::vector<Accumulator> accumulators;
   };
 
-  // A session of one key: [start, end) where end = last row's time + gap.
-  struct Session {
-    int64_t start = 0, end = 0;
-    Group group;
-  };
-
   WindowAggregateOperator() = default;
-  void Fire(int64_t start, std::unordered_map<std::string, Group>& groups, Collector& out);
-  void EmitGroup(int64_t start, int64_t end, const Group& group, Collector& out);
-  void AccumulateRow(Group& group);
-  void Merge(Group& into, const Group& from);
-  void NewGroup(const RowView& row, Group* group);
+  void AccumulateRow(Accumulator* accumulators);
+  void Merge(Accumulator* into, const Accumulator* from);
   void ProcessSession(const RowView& row, int64_t t);
-  void FireSessions(Collector& out);
   // Fires every window (or session) complete at `time`, which is the
   // watermark in event time and the clock in processing time.
   void FireUpTo(int64_t time, Collector& out);
+  // Folds the pre-aggregation buffer into state.
+  void FlushBuffer();
+  void FireWindows(Collector& out);
+  void FireSessions(Collector& out);
+  void EmitGroup(int64_t start, int64_t end, std::string_view key_row, const Accumulator* accumulators,
+                 Collector& out);
+  // Every state value starts with the key's fields as a row (which knows
+  // its size), then the window's accumulators or the key's sessions.
+  void NewValue(const RowView& row);
+  void LoadSessions(std::string_view value, std::vector<Session>* sessions);
+  bool Check(const Status& s);
 
   size_t time_field_ = 0;
   int64_t size_ = 0, slide_ = 0;
   int64_t gap_ = 0;  // > 0: session windows
   bool processing_time_ = false;  // windows of the wall clock at arrival
-  std::unordered_map<std::string, std::vector<Session>> sessions_;  // by key
-  std::vector<size_t> key_fields_;
-  std::vector<size_t> key_positions_;  // 0..k-1: the fields of a group's key row
+  KeyContext key_;
+  std::vector<bool> touched_;  // key groups that got state: where firing looks
   Schema key_schema_;                  // the key fields' types
+  std::vector<size_t> key_positions_;  // 0..k-1: the fields of a key row
   Schema input_;
   std::vector<AggregateSpec> specs_;
   std::vector<std::unique_ptr<CompiledExpression>> arguments_;  // null for count(*)
-  std::map<int64_t, std::unordered_map<std::string, Group>> windows_;  // by window start
+  std::unique_ptr<KeyedStateBackend> state_;
   int64_t watermark_ = INT64_MIN;
+  int64_t next_fire_ = INT64_MAX;  // no window or session ends before this
   int64_t late_rows_ = 0;
   std::vector<Value> values_;  // this row's argument values
   EvalContext ctx_;
-  std::string key_;
+  StateKey state_key_;
+  std::string value_;
+  std::vector<Session> sessions_;
+  std::vector<Accumulator> accumulators_;
+  struct BufferedGroup {
+    std::string key_row;
+    std::vector<Accumulator> accumulators;
+  };
+  // By state key; bounded by kMaxBufferedGroups.
+  std::unordered_map<std::string, BufferedGroup> buffer_;
   std::unique_ptr<RowBuilder> key_builder_;
   std::unique_ptr<RowBuilder> out_builder_;
 };

@@ -1,6 +1,17 @@
 #include "worker/operators/window_max.h"
 
+#include <cstring>
+
 namespace sluice {
+namespace {
+
+constexpr uint8_t kWindowState = 1;
+constexpr size_t kPrefixBytes = 3;
+// Windows in the buffer; past this it is folded into state. Its rows are
+// bounded by the ties at a maximum, which is what the output holds anyway.
+constexpr size_t kMaxBufferedWindows = 4096;
+
+}  // namespace
 
 Result<std::unique_ptr<Operator>> WindowMaxOperator::Create(const OperatorSetup& setup) {
   SLUICE_ASSIGN_OR_RETURN(std::string field, setup.options.GetString("field"));
@@ -8,17 +19,36 @@ Result<std::unique_ptr<Operator>> WindowMaxOperator::Create(const OperatorSetup&
   if (!value) return Status::InvalidArgument("operator '" + setup.id + "': no field '" + field + "'");
   bool is_double = setup.input.field(*value).type == FieldType::kDouble;
   SLUICE_ASSIGN_OR_RETURN(int64_t size, setup.options.GetDurationMs("size", 0));
+  std::unique_ptr<WindowMaxOperator> op;
+  std::vector<size_t> key_fields;
   if (setup.options.Has("time")) {
     auto time = setup.input.IndexOf(setup.options.GetStringOr("time", ""));
     if (!time || size <= 0) return Status::InvalidArgument("operator '" + setup.id + "': bad 'time' or 'size'");
-    return std::unique_ptr<Operator>(new WindowMaxOperator(*time, *time, *value, is_double, size));
+    op.reset(new WindowMaxOperator(*time, *time, *value, is_double, size));
+  } else {
+    auto start = setup.input.IndexOf("window_start");
+    auto end = setup.input.IndexOf("window_end");
+    if (!start || !end) {
+      return Status::InvalidArgument("operator '" + setup.id + "': the input has no window_start and window_end");
+    }
+    op.reset(new WindowMaxOperator(*start, *end, *value, is_double, 0));
+    key_fields.push_back(*start);
   }
-  auto start = setup.input.IndexOf("window_start");
-  auto end = setup.input.IndexOf("window_end");
-  if (!start || !end) {
-    return Status::InvalidArgument("operator '" + setup.id + "': the input has no window_start and window_end");
+  op->key_ = KeyContext(std::move(key_fields), setup.input, setup.max_parallelism);
+  op->touched_.assign(static_cast<size_t>(setup.max_parallelism), false);
+  SLUICE_ASSIGN_OR_RETURN(op->state_, OpenOperatorState(setup));
+  return std::unique_ptr<Operator>(std::move(op));
+}
+
+int WindowMaxOperator::Compare(uint64_t a, uint64_t b) const {
+  if (is_double_) {
+    double x, y;
+    std::memcpy(&x, &a, 8);
+    std::memcpy(&y, &b, 8);
+    return (x > y) - (x < y);
   }
-  return std::unique_ptr<Operator>(new WindowMaxOperator(*start, *end, *value, is_double, 0));
+  int64_t x = static_cast<int64_t>(a), y = static_cast<int64_t>(b);
+  return (x > y) - (x < y);
 }
 
 void WindowMaxOperator::Process(const RowView& row, Collector&) {
@@ -33,30 +63,83 @@ void WindowMaxOperator::Process(const RowView& row, Collector&) {
     end = row.GetTimestampMillis(end_field_);
   }
   if (end - 1 <= watermark_) return;  // late: that window has fired
-  auto [it, fresh] = windows_.try_emplace({end, start});
+  key_.SetKey(row);
+  touched_[key_.key_group()] = true;
+  state_key_.Reset(key_.key_group(), kWindowState).AddInt64(end).AddInt64(start);
+  auto [it, fresh] = buffer_.try_emplace(state_key_.bytes());
   Window& w = it->second;
-  w.end = end;
-  int cmp;
-  if (is_double_) {
-    double v = row.GetDouble(value_field_);
-    cmp = fresh ? 1 : (v > w.max_d) - (v < w.max_d);
-    if (cmp > 0) w.max_d = v;
-  } else {
-    int64_t v = row.GetInt64(value_field_);
-    cmp = fresh ? 1 : (v > w.max_i) - (v < w.max_i);
-    if (cmp > 0) w.max_i = v;
+  const uint64_t v = static_cast<uint64_t>(row.GetInt64(value_field_));  // the slot's bytes
+  const int cmp = fresh ? 1 : Compare(v, w.max);
+  if (cmp > 0) {
+    w.end = end;
+    w.max = v;
+    w.rows.clear();
+    next_fire_ = std::min(next_fire_, end);
   }
-  if (cmp > 0) w.rows.clear();
-  if (cmp >= 0) w.rows.push_back(CopyRow(row));
+  if (cmp >= 0) w.rows.append(reinterpret_cast<const char*>(row.data()), row.size());
+  if (buffer_.size() >= kMaxBufferedWindows) {
+    Status s = FlushBuffer();
+    if (!s.ok()) Fail(s);
+  }
+}
+
+Status WindowMaxOperator::FlushBuffer() {
+  for (auto& [key, w] : buffer_) {
+    SLUICE_ASSIGN_OR_RETURN(bool found, state_->Get(key, &value_));
+    if (found) {
+      uint64_t stored;
+      std::memcpy(&stored, value_.data(), 8);
+      int cmp = Compare(w.max, stored);
+      if (cmp < 0) continue;  // state holds the higher maximum
+      if (cmp == 0) {
+        value_.append(w.rows);
+        SLUICE_RETURN_IF_ERROR(state_->Put(key, value_));
+        continue;
+      }
+    }
+    value_.assign(reinterpret_cast<const char*>(&w.max), 8);
+    value_.append(w.rows);
+    SLUICE_RETURN_IF_ERROR(state_->Put(key, value_));
+  }
+  buffer_.clear();
+  return Status::Ok();
 }
 
 void WindowMaxOperator::ProcessWatermark(int64_t watermark, Collector& out) {
   watermark_ = std::max(watermark_, watermark);
-  while (!windows_.empty() && windows_.begin()->first.first - 1 <= watermark_) {
-    for (const auto& row : windows_.begin()->second.rows) out.Collect(RowView(row.data()));
-    windows_.erase(windows_.begin());
+  if (next_fire_ != INT64_MAX && next_fire_ - 1 <= watermark_ && failure().ok()) {
+    Status s = Fire(out);
+    if (!s.ok()) Fail(s);
   }
   out.EmitWatermark(watermark);
+}
+
+Status WindowMaxOperator::Fire(Collector& out) {
+  SLUICE_RETURN_IF_ERROR(FlushBuffer());
+  next_fire_ = INT64_MAX;
+  std::vector<std::string> fired;
+  for (int kg = 0; kg < static_cast<int>(touched_.size()); ++kg) {
+    if (!touched_[kg]) continue;
+    fired.clear();
+    auto it = state_->Scan(state_key_.Reset(kg, kWindowState));
+    for (; it->Valid(); it->Next()) {
+      const int64_t end = StateKey::ReadOrderedInt64(it->key(), kPrefixBytes);
+      if (end - 1 > watermark_) {
+        next_fire_ = std::min(next_fire_, end);
+        break;
+      }
+      std::string_view rows = it->value().substr(8);
+      for (size_t offset = 0; offset < rows.size();) {
+        RowView row(reinterpret_cast<const uint8_t*>(rows.data() + offset));
+        out.Collect(row);
+        offset += row.size();
+      }
+      fired.emplace_back(it->key());
+    }
+    SLUICE_RETURN_IF_ERROR(it->status());
+    for (const auto& key : fired) SLUICE_RETURN_IF_ERROR(state_->Delete(key));
+  }
+  return Status::Ok();
 }
 
 }  // namespace sluice
