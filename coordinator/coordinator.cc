@@ -232,12 +232,15 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
         }
         out->set_num_subpartitions(e.partitioning() == proto::FORWARD ? 1 : consumer.parallelism());
       }
+      int input_index = 0;
       for (const auto& e : graph.edges()) {
         if (e.target() != vertex.id()) continue;
         int u = vertex_index[e.source()];
         const auto& producer = graph.vertices(u);
-        *d.request.mutable_input_schema() = producer.output_schema();
+        if (input_index == 0) *d.request.mutable_input_schema() = producer.output_schema();
         auto* in = d.request.add_inputs();
+        in->set_input_index(input_index++);
+        *in->mutable_schema() = producer.output_schema();
         in->set_producer_vertex(e.source());
         int output_index = 0;
         for (const auto& other : graph.edges()) {

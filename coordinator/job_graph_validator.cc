@@ -88,12 +88,10 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
     proto::Vertex* vertex = graph->mutable_vertices(v);
     std::vector<Schema> input_schemas;
     for (const proto::Edge* e : inputs[v]) {
+      // One schema per edge: a join takes two, and the catalog checks that
+      // the edges of a union agree.
       const Schema& upstream = outputs[index[e->source()]];
-      if (input_schemas.empty()) input_schemas.push_back(upstream);
-      if (upstream != input_schemas[0]) {
-        return Invalid("vertex '" + vertex->id() + "': its inputs have different schemas: " +
-                       input_schemas[0].ToString() + " and " + upstream.ToString() + " (from '" + e->source() + "')");
-      }
+      input_schemas.push_back(upstream);
       const auto& source = graph->vertices(index[e->source()]);
       std::string name = "edge '" + e->source() + "' -> '" + e->target() + "'";
       if (e->partitioning() == proto::FORWARD && source.parallelism() != vertex->parallelism()) {

@@ -171,7 +171,7 @@ TEST_F(ValidatorTest, RejectsAVertexWhoseInputsDiffer) {
   auto* e = g.add_edges();
   e->set_source("other");
   e->set_target("sink");
-  ExpectInvalid(g, "vertex 'sink': its inputs have different schemas");
+  ExpectInvalid(g, "its inputs have different schemas");
 }
 
 }  // namespace

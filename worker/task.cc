@@ -27,6 +27,17 @@ class ChainCollector final : public Collector {
   Collector* next_out_;
 };
 
+// Feeds a join's second input.
+class SecondInputCollector final : public Collector {
+ public:
+  SecondInputCollector(TwoInputOperator* op, Collector* out) : op_(op), out_(out) {}
+  void Collect(const RowView& row) override { op_->ProcessSecond(row, *out_); }
+
+ private:
+  TwoInputOperator* op_;
+  Collector* out_;
+};
+
 // Counts rows and bytes on their way to `next` (or nowhere).
 class CountingCollector final : public Collector {
  public:
@@ -152,12 +163,17 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
   base /= id_.job_id() + "-" + std::to_string(id_.attempt());
   std::vector<OperatorSetup> setups;
   Schema input = is_source ? Schema() : SchemaFromProto(request.input_schema());
+  Schema second_input;
+  for (const auto& in : request.inputs()) {
+    if (in.input_index() == 1) second_input = SchemaFromProto(in.schema());
+  }
   for (const auto& op : vertex.operators()) {
     OperatorSetup setup;
     setup.id = op.id();
     setup.type = op.type();
     setup.options = OptionsFromProto(op);
     setup.input = input;
+    if (setups.empty()) setup.second_input = second_input;
     setup.output = SchemaFromProto(op.output_schema());
     setup.subtask = id_.subtask();
     setup.parallelism = vertex.parallelism();
@@ -232,6 +248,19 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     if (i + 1 == n && ends_in_sink) feed = add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, feed));
   }
   head_ = add(std::make_unique<CountingCollector>(&c.records_in, &c.bytes_in, feed));
+  if (n > 0) {
+    if (auto* join = dynamic_cast<TwoInputOperator*>(operators_[0].get())) {
+      Collector* second = add(std::make_unique<SecondInputCollector>(join, outputs_[0]));
+      if (n == 1 && ends_in_sink) second = add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, second));
+      second_head_ = add(std::make_unique<CountingCollector>(&c.records_in, &c.bytes_in, second));
+    }
+  }
+  bool has_second_input = false;
+  for (const auto& in : request.inputs()) has_second_input = has_second_input || in.input_index() == 1;
+  if (has_second_input != (second_head_ != nullptr)) {
+    return Status::InvalidArgument("vertex '" + vertex.id() + "': " +
+                                   (second_head_ ? "a join needs a second input" : "only a join takes a second input"));
+  }
   return Status::Ok();
 }
 
@@ -261,6 +290,7 @@ Status Task::BuildInputs(const proto::DeployTaskRequest& request, DataPlane* dat
     }
     gate_pools_.push_back(std::move(*pool));
     gates_.push_back(std::move(gate));
+    gate_inputs_.push_back(in.input_index() == 1 ? 1 : 0);
   }
   return Status::Ok();
 }
@@ -433,11 +463,12 @@ Status Task::RunInputs() {
       state.reader.SetBuffer(b.data, b.size);
       const uint8_t* record;
       uint32_t size;
+      Collector* head = gate_inputs_[g] == 1 ? second_head_ : head_;
       while (true) {
         auto next = state.reader.Next(&record, &size);
         if (!next.ok()) return next.status().WithPrefix(gates_[g]->channel(ch).description());
         if (!*next) break;
-        head_->Collect(RowView(record));
+        head->Collect(RowView(record));
       }
       entry.buffer.Release();  // credit goes back to the sender
     } else {

@@ -87,6 +87,8 @@ class Task {
   std::vector<std::unique_ptr<Collector>> collectors_;
   std::vector<Collector*> outputs_;  // operator i emits into outputs_[i]
   Collector* head_ = nullptr;        // where input rows enter the chain
+  Collector* second_head_ = nullptr;  // where a join's second input enters
+  std::vector<int> gate_inputs_;      // per gate: the input it feeds (0 or 1)
   std::vector<std::unique_ptr<RecordWriter>> writers_;
   Wakeup wakeup_;
   std::vector<std::unique_ptr<InputGate>> gates_;

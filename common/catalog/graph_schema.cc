@@ -38,6 +38,10 @@ Result<Schema> ResolveChain(const OperatorCatalog& catalog, const std::vector<Sc
     auto schema = catalog.Resolve(op->type(), current, OptionsFromProto(*op));
     if (!schema.ok()) return schema.status().WithPrefix("vertex '" + vertex->id() + "'");
     const OperatorSignature* sig = catalog.Find(op->type());
+    if (i > 0 && sig->inputs != 1) {
+      return Status::InvalidArgument("vertex '" + vertex->id() + "': '" + op->id() +
+                                     "' has two inputs, so it must start its vertex");
+    }
     if (sig->role == OperatorRole::kSink && i + 1 != vertex->operators_size()) {
       return Status::InvalidArgument("vertex '" + vertex->id() + "': sink '" + op->id() +
                                      "' must be the last operator of its chain");

@@ -1,6 +1,7 @@
 #include "common/catalog/operator_catalog.h"
 
 #include "common/catalog/aggregate_spec.h"
+#include "common/catalog/join_spec.h"
 #include "common/config.h"
 #include "common/expr/expression.h"
 
@@ -108,11 +109,24 @@ Result<Schema> OperatorCatalog::Resolve(const std::string& type, const std::vect
   if (sig->role == OperatorRole::kSource && !inputs.empty()) {
     return Status::InvalidArgument(where + ": a source takes no input");
   }
-  if (sig->role != OperatorRole::kSource && inputs.size() != 1) {
-    return Status::InvalidArgument(where + ": needs exactly one input, has " +
+  std::vector<Schema> effective = inputs;
+  if (sig->role != OperatorRole::kSource && sig->inputs == 1 && inputs.size() > 1) {
+    for (const auto& s : inputs) {
+      if (s != inputs[0]) {
+        return Status::InvalidArgument(where + ": its inputs have different schemas: " + inputs[0].ToString() +
+                                       " and " + s.ToString());
+      }
+    }
+    effective = {inputs[0]};  // a union
+  }
+  if (sig->role != OperatorRole::kSource && sig->inputs == 1 && inputs.empty()) {
+    return Status::InvalidArgument(where + ": needs an input");
+  }
+  if (sig->role != OperatorRole::kSource && sig->inputs == 2 && inputs.size() != 2) {
+    return Status::InvalidArgument(where + ": a join needs exactly two inputs (left, then right), has " +
                                    std::to_string(inputs.size()));
   }
-  auto schema = sig->infer_output(inputs, options);
+  auto schema = sig->infer_output(effective, options);
   if (!schema.ok()) {
     const std::string& msg = schema.status().message();
     // Option errors already name the operator; expression errors do not.
@@ -409,6 +423,7 @@ OperatorCatalog OperatorCatalog::Builtin() {
   catalog.Add(ThrottleSignature());
   catalog.Add(WindowAggregateSignature());
   catalog.Add(WindowMaxSignature());
+  AddJoinSignatures(&catalog);
   OperatorSignature file_sink =
       SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                     {{"path", true, "Output directory, created if missing; empty = discard rows."},

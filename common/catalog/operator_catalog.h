@@ -57,6 +57,10 @@ struct OperatorSignature {
   OperatorRole role = OperatorRole::kTransform;
   std::string description;
   std::vector<OptionSpec> options;
+  // Inputs of a transform or sink: 1, or 2 for joins (the first input is the
+  // left side). A one-input operator fed by several edges reads their union,
+  // which needs one schema.
+  int inputs = 1;
   // Output schema from input schemas (none for sources) and options; sinks
   // return an empty schema.
   std::function<Result<Schema>(const std::vector<Schema>&, const OperatorOptions&)> infer_output;

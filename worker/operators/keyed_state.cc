@@ -6,7 +6,7 @@
 namespace sluice {
 
 void KeyContext::SetKey(const RowView& row) {
-  key_group_ = KeyGroupOf(HashKeyFields(row, fields_, schema_), max_parallelism_);
+  key_group_ = KeyGroupOf(HashKeyFields(row, hashed_, schema_), max_parallelism_);
   EncodeKey(row, fields_, schema_, &key_);
 }
 

@@ -18,8 +18,12 @@ namespace sluice {
 class KeyContext {
  public:
   KeyContext() = default;
-  KeyContext(std::vector<size_t> fields, Schema schema, int max_parallelism)
-      : fields_(std::move(fields)), schema_(std::move(schema)), max_parallelism_(max_parallelism) {}
+  // The key group is the hash of the first `hashed` fields (all by default):
+  // a window join's key is the join key and the window, but its rows are
+  // partitioned, and so grouped, by the join key alone.
+  KeyContext(std::vector<size_t> fields, Schema schema, int max_parallelism, size_t hashed = SIZE_MAX)
+      : fields_(std::move(fields)), schema_(std::move(schema)), max_parallelism_(max_parallelism),
+        hashed_(fields_.begin(), fields_.begin() + std::min(hashed, fields_.size())) {}
 
   // Makes `row`'s key the current one.
   void SetKey(const RowView& row);
@@ -31,6 +35,7 @@ class KeyContext {
   std::vector<size_t> fields_;
   Schema schema_;
   int max_parallelism_ = 128;
+  std::vector<size_t> hashed_;
   int key_group_ = 0;
   std::string key_;
 };

@@ -34,7 +34,8 @@ struct OperatorSetup {
   std::string id;
   std::string type;
   OperatorOptions options;
-  Schema input;   // empty for sources
+  Schema input;   // empty for sources; a join's first (left) input
+  Schema second_input;  // a join's second (right) input
   Schema output;  // empty for sinks
   int subtask = 0;
   int parallelism = 1;
@@ -76,6 +77,15 @@ class Operator : public OperatorBase {
   virtual void OnProcessingTime(int64_t now_ms, Collector& out) {}
   // End of input: emit what is pending and make output durable.
   virtual Status Finish(Collector& out) { return Status::Ok(); }
+};
+
+// An operator with two inputs (joins), as Flink's TwoInputStreamOperator:
+// rows of the first input arrive through Process, those of the second
+// through ProcessSecond. Its watermark is the minimum over both inputs,
+// which the task computes. It always starts its chain.
+class TwoInputOperator : public Operator {
+ public:
+  virtual void ProcessSecond(const RowView& row, Collector& out) = 0;
 };
 
 class SourceOperator : public OperatorBase {

@@ -2,6 +2,7 @@
 
 #include "worker/operators/calc.h"
 #include "worker/operators/datagen_source.h"
+#include "worker/operators/join.h"
 #include "worker/operators/keyed_count.h"
 #include "worker/operators/nexmark_source.h"
 #include "worker/operators/sinks.h"
@@ -20,6 +21,8 @@ OperatorRegistry OperatorRegistry::Builtin() {
   r.AddOperator("throttle", &ThrottleOperator::Create);
   r.AddOperator("window-aggregate", &WindowAggregateOperator::Create);
   r.AddOperator("window-max", &WindowMaxOperator::Create);
+  r.AddOperator("join", &JoinOperator::Create);
+  r.AddOperator("window-join", &JoinOperator::Create);
   r.AddOperator("file-sink", &FileSink::Create);
   r.AddOperator("print", &PrintSink::Create);
   r.AddOperator("blackhole", &BlackholeSink::Create);
