@@ -24,7 +24,9 @@ enum class AstKind {
   kCall,     // text = lower-cased function name; args
 };
 
-enum class LiteralType { kNull, kBool, kInt64, kDouble, kString, kTimestamp };
+// kDecimal: int_value unscaled, cast_scale its scale (an exact literal such
+// as 0.908 is DECIMAL(3, 3), as in Flink SQL; 1.5E3 is DOUBLE).
+enum class LiteralType { kNull, kBool, kInt64, kDouble, kDecimal, kString, kTimestamp };
 
 struct Ast {
   AstKind kind = AstKind::kLiteral;

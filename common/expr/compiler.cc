@@ -136,6 +136,7 @@ class Compiler {
       case LiteralType::kBool: return MakeLiteral(BoolValue(ast.bool_value));
       case LiteralType::kInt64: return MakeLiteral(Int64Value(ast.int_value));
       case LiteralType::kDouble: return MakeLiteral(DoubleValue(ast.double_value));
+      case LiteralType::kDecimal: return MakeLiteral(DecimalValue(ast.int_value, ast.cast_scale));
       case LiteralType::kString: return MakeLiteral(StringValue(ast.text));
       case LiteralType::kTimestamp: return MakeLiteral(TimestampValue(ast.int_value));
     }

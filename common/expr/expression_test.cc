@@ -108,7 +108,7 @@ TEST_F(ExpressionTest, Literals) {
   EXPECT_EQ(Eval("123"), "123");
   EXPECT_EQ(TypeOf("123"), "INT64");
   EXPECT_EQ(Eval("0.908"), "0.908");
-  EXPECT_EQ(TypeOf("0.908"), "DOUBLE");
+  EXPECT_EQ(TypeOf("0.908"), "DECIMAL(3)");
   EXPECT_EQ(Eval("1e3"), "1000.0");
   EXPECT_EQ(Eval(".5"), "0.5");
   EXPECT_EQ(Eval("-7"), "-7");
@@ -215,8 +215,8 @@ TEST_F(ExpressionTest, DivisionByZeroIsNull) {
 }
 
 TEST_F(ExpressionTest, MixedNumericTypes) {
-  EXPECT_EQ(TypeOf("0.908 * price"), "DOUBLE");
-  EXPECT_EQ(Eval("0.908 * price"), "908.0");
+  EXPECT_EQ(TypeOf("0.908 * price"), "DECIMAL(3)");
+  EXPECT_EQ(Eval("0.908 * price"), "908.000");
   EXPECT_EQ(Eval("price + d"), "1002.5");
   EXPECT_EQ(Eval("d / 2"), "1.25");
   EXPECT_EQ(Eval("d % 2"), "0.5");
@@ -275,7 +275,7 @@ TEST_F(ExpressionTest, NullSemantics) {
   EXPECT_EQ(Eval("n + 1"), "NULL");
   EXPECT_EQ(Eval("-n"), "NULL");
   EXPECT_EQ(Eval("NULL + 1"), "NULL");
-  EXPECT_EQ(TypeOf("NULL + 1.5"), "DOUBLE");
+  EXPECT_EQ(TypeOf("NULL + 1.5"), "DECIMAL(1)");
   EXPECT_EQ(Eval("n = 1"), "NULL");
   EXPECT_EQ(Eval("n = NULL"), "NULL");
   EXPECT_EQ(Eval("NULL = NULL"), "NULL");
@@ -364,7 +364,7 @@ TEST_F(ExpressionTest, Case) {
   EXPECT_FALSE(Compile("CASE WHEN flag THEN 1 ELSE 2 END")->nullable());
   EXPECT_EQ(Eval("CASE WHEN n = 1 THEN 'x' ELSE 'null is not true' END"), "null is not true");
   EXPECT_EQ(Eval("case channel when 'Google' then 1 when 'Apple' then 2 else 0 end"), "2");
-  EXPECT_EQ(TypeOf("CASE WHEN flag THEN 1 ELSE 2.5 END"), "DOUBLE");
+  EXPECT_EQ(TypeOf("CASE WHEN flag THEN 1 ELSE 2.5 END"), "DECIMAL(1)");
   EXPECT_EQ(Eval("CASE WHEN flag THEN 1 ELSE 2.5 END"), "1.0");
   EXPECT_EQ(TypeOf("CASE WHEN flag THEN p ELSE 1 END"), "DECIMAL(2)");
   EXPECT_EQ(TypeOf("CASE WHEN flag THEN p ELSE CAST(1 AS DECIMAL(5, 3)) END"), "DECIMAL(3)");
@@ -508,19 +508,19 @@ TEST_F(ExpressionTest, NumericFunctions) {
   EXPECT_EQ(Eval("mod(-7, 3)"), "-1");
   EXPECT_EQ(Eval("mod(7, 0)"), "NULL");
   EXPECT_EQ(Eval("mod(d, 2)"), "0.5");
-  EXPECT_EQ(Eval("floor(2.7)"), "2.0");
-  EXPECT_EQ(Eval("floor(-2.5)"), "-3.0");
-  EXPECT_EQ(Eval("ceil(2.1)"), "3.0");
+  EXPECT_EQ(Eval("floor(2.7)"), "2");
+  EXPECT_EQ(Eval("floor(-2.5)"), "-3");
+  EXPECT_EQ(Eval("ceil(2.1)"), "3");
   EXPECT_EQ(Eval("ceil(5)"), "5");
   EXPECT_EQ(Eval("floor(p)"), "12");
   EXPECT_EQ(TypeOf("floor(p)"), "DECIMAL(0)");
   EXPECT_EQ(Eval("ceil(p)"), "13");
   EXPECT_EQ(Eval("floor(-p)"), "-13");
   EXPECT_EQ(Eval("ceil(-p)"), "-12");
-  EXPECT_EQ(Eval("round(2.5)"), "3.0");
-  EXPECT_EQ(Eval("round(-2.5)"), "-3.0");
+  EXPECT_EQ(Eval("round(2.5)"), "3");
+  EXPECT_EQ(Eval("round(-2.5)"), "-3");
   EXPECT_EQ(Eval("round(1.2345, 2)"), "1.23");
-  EXPECT_EQ(Eval("round(1234.5, -2)"), "1200.0");
+  EXPECT_EQ(Eval("round(1234.5, -2)"), "1200");
   EXPECT_EQ(Eval("round(p, 1)"), "12.3");
   EXPECT_EQ(Compile("round(p, 1)")->ToString(), "round(p, 1)");
   EXPECT_EQ(TypeOf("round(p, 1)"), "DECIMAL(1)");
@@ -537,7 +537,7 @@ TEST_F(ExpressionTest, NumericFunctions) {
 TEST_F(ExpressionTest, CoalesceGreatestLeast) {
   EXPECT_EQ(Eval("coalesce(n, price)"), "1000");
   EXPECT_EQ(Eval("coalesce(n, 1.5)"), "1.5");
-  EXPECT_EQ(TypeOf("coalesce(n, 1.5)"), "DOUBLE");
+  EXPECT_EQ(TypeOf("coalesce(n, 1.5)"), "DECIMAL(1)");
   EXPECT_EQ(Eval("coalesce(s, channel)"), "Apple");
   EXPECT_EQ(Eval("coalesce(n, NULL)"), "NULL");
   EXPECT_EQ(Eval("coalesce(NULL, NULL)"), "NULL");
@@ -545,7 +545,7 @@ TEST_F(ExpressionTest, CoalesceGreatestLeast) {
   EXPECT_TRUE(Compile("coalesce(n, auction)")->nullable());
   EXPECT_EQ(Error("coalesce(n, 'x')"), "at column 1: coalesce mixes incompatible types INT64 and STRING");
   EXPECT_EQ(Eval("greatest(1, 2.5, p)"), "12.34");
-  EXPECT_EQ(TypeOf("greatest(1, 2.5, p)"), "DOUBLE");
+  EXPECT_EQ(TypeOf("greatest(1, 2.5, p)"), "DECIMAL(2)");
   EXPECT_EQ(Eval("greatest(3, 7, 5)"), "7");
   EXPECT_EQ(Eval("least(3, 7, 5)"), "3");
   EXPECT_EQ(Eval("least('b', 'a', 'c')"), "a");

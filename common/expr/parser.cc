@@ -191,6 +191,24 @@ class Parser {
     return node;
   }
 
+  // "12.345" -> 12345, scale 3, when it has no exponent and fits 18 digits
+  // (DECIMAL's int64 holds 18 exactly); otherwise it is a DOUBLE.
+  static bool ExactDecimal(const std::string& text, int64_t* unscaled, int32_t* scale) {
+    size_t dot = text.find('.');
+    if (dot == std::string::npos || text.find_first_of("eE") != std::string::npos) return false;
+    std::string digits = text.substr(0, dot) + text.substr(dot + 1);
+    size_t first = digits.find_first_not_of('0');
+    if (digits.empty() || digits.size() - (first == std::string::npos ? digits.size() : first) > 18) return false;
+    int64_t v = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    *unscaled = v;
+    *scale = static_cast<int32_t>(text.size() - dot - 1);
+    return *scale <= 18;
+  }
+
   Result<AstPtr> ParsePrefix() {
     const Token& t = Peek();
     switch (t.kind) {
@@ -200,6 +218,10 @@ class Parser {
       case TokenKind::kNumber: {
         const Token& tok = Take();
         AstPtr node = Node(AstKind::kLiteral, tok.column);
+        if (ExactDecimal(tok.text, &node->int_value, &node->cast_scale)) {
+          node->literal_type = LiteralType::kDecimal;
+          return node;
+        }
         node->literal_type = LiteralType::kDouble;
         node->double_value = std::strtod(tok.text.c_str(), nullptr);
         return node;
@@ -238,6 +260,11 @@ class Parser {
       if (t.text == "+") return operand;
       if (operand->kind == AstKind::kLiteral && operand->literal_type == LiteralType::kDouble) {
         operand->double_value = -operand->double_value;
+        operand->column = t.column;
+        return operand;
+      }
+      if (operand->kind == AstKind::kLiteral && operand->literal_type == LiteralType::kDecimal) {
+        operand->int_value = -operand->int_value;
         operand->column = t.column;
         return operand;
       }

@@ -36,8 +36,11 @@ class LiteralNode final : public Node {
       }
       case FieldType::kDecimal: {
         char buf[48];
-        return "CAST(" + std::string(buf, FormatDecimal(value_.i, value_.scale, buf)) + " AS " +
-               TypeText(type_, scale_) + ")";
+        std::string digits(buf, FormatDecimal(value_.i, value_.scale, buf));
+        // With a fraction the digits read back as the same DECIMAL literal;
+        // without one they would read as BIGINT.
+        if (value_.scale > 0) return digits;
+        return "CAST(" + digits + " AS " + TypeText(type_, scale_) + ")";
       }
       case FieldType::kString: {
         std::string out = "'";
