@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -108,6 +109,7 @@ Result<std::string> Parser::Substitute(const std::string& text, int line) {
 }
 
 Status Parser::ParseParameters(const YAML::Node& node) {
+  if (!options_.job_dir.empty()) parameters_["job-dir"] = options_.job_dir;
   if (node && !node.IsNull()) {
     if (!node.IsMap()) return Error(LineOf(node), "'parameters' must be a map of name: default");
     for (const auto& kv : node) {
@@ -391,7 +393,11 @@ Result<proto::JobGraph> ParseJobFile(const std::string& path, const JobFileOptio
   if (!in) return Status::NotFound("cannot read job file '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
-  return ParseJobYaml(text.str(), path, options, catalog);
+  JobFileOptions with_dir = options;
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(path, ec);
+  if (!ec) with_dir.job_dir = absolute.parent_path().string();
+  return ParseJobYaml(text.str(), path, with_dir, catalog);
 }
 
 }  // namespace sluice

@@ -17,6 +17,10 @@ namespace sluice {
 struct JobFileOptions {
   std::map<std::string, std::string> parameters;  // -D name=value
   int default_parallelism = 0;                      // -p N; 0 = as in the file
+  // The job file's directory (absolute), the value of the built-in parameter
+  // ${job-dir}, so files shipped beside a job (q13's side input) are found
+  // wherever it is run from. Set by ParseJobFile.
+  std::string job_dir;
 };
 
 // Job-level config keys (job file 'config:' or -D): pipeline.*; later

@@ -75,6 +75,7 @@ nlohmann::json JobStatusJson(const proto::JobStatus& job, int64_t now_ms) {
                                     {"backpressured_ms_per_second", s.metrics().backpressured_ms_per_second()},
                                     {"buffers_queued_in", s.metrics().buffers_queued_in()},
                                     {"buffers_queued_out", s.metrics().buffers_queued_out()},
+                                    {"state_entries", s.metrics().state_entries()},
                                     {"failure", s.failure()}});
     }
     out["vertices"].push_back(std::move(vertex));
@@ -122,7 +123,9 @@ std::string JobStatusText(const proto::JobStatus& job, int64_t now_ms) {
       if (s.state() == proto::TASK_RUNNING) {
         out << std::fixed << std::setprecision(0) << "  (" << m.records_in_per_second() << "/s in, "
             << m.records_out_per_second() << "/s out, backpressured " << m.backpressured_ms_per_second()
-            << " ms/s, queued " << m.buffers_queued_in() << " in / " << m.buffers_queued_out() << " out)";
+            << " ms/s, queued " << m.buffers_queued_in() << " in / " << m.buffers_queued_out() << " out";
+        if (m.state_entries() > 0) out << ", state " << m.state_entries() << " entries";
+        out << ")";
       }
       if (!s.failure().empty()) out << "  (" << s.failure() << ")";
       out << "\n";

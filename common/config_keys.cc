@@ -40,6 +40,8 @@ const std::vector<ConfigKey>& AllConfigKeys() {
        "Job: longest time a partly filled output buffer waits before it is sent; 0 sends every record at once.", true},
       {"pipeline.auto-watermark-interval", "200ms",
        "Job: how often sources emit their watermark.", true},
+      {"pipeline.idle-timeout", "0",
+       "Job: a source subtask without rows for this long is idle and stops holding back watermarks; 0 = never.", true},
       {"state.backend", "rocksdb", "Job: where keyed state lives: rocksdb (local disk, the default) or memory.", true},
       // Both daemons
       {"log.level", "info", "trace, debug, info, warn, error or off."},

@@ -127,6 +127,14 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& reque
     }
     task->watermark_interval_ms_ = *ms;
   }
+  auto idle = request.job_config().find("pipeline.idle-timeout");
+  if (idle != request.job_config().end()) {
+    auto ms = ParseDurationMs(idle->second);
+    if (!ms.ok() || *ms < 0) {
+      return Status::InvalidArgument("pipeline.idle-timeout: '" + idle->second + "' is not a duration");
+    }
+    task->idle_timeout_ms_ = *ms;
+  }
   if ((request.inputs_size() > 0 || request.outputs_size() > 0) && data_plane == nullptr) {
     return Status::FailedPrecondition("a task with inputs or outputs needs the data plane");
   }
@@ -255,11 +263,12 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
       second_head_ = add(std::make_unique<CountingCollector>(&c.records_in, &c.bytes_in, second));
     }
   }
+  // A join reads its gates as two inputs; any other operator reads the
+  // union of all its gates.
   bool has_second_input = false;
   for (const auto& in : request.inputs()) has_second_input = has_second_input || in.input_index() == 1;
-  if (has_second_input != (second_head_ != nullptr)) {
-    return Status::InvalidArgument("vertex '" + vertex.id() + "': " +
-                                   (second_head_ ? "a join needs a second input" : "only a join takes a second input"));
+  if (second_head_ != nullptr && (!has_second_input || request.inputs_size() != 2)) {
+    return Status::InvalidArgument("vertex '" + vertex.id() + "': a join needs exactly two inputs");
   }
   return Status::Ok();
 }
@@ -290,7 +299,7 @@ Status Task::BuildInputs(const proto::DeployTaskRequest& request, DataPlane* dat
     }
     gate_pools_.push_back(std::move(*pool));
     gates_.push_back(std::move(gate));
-    gate_inputs_.push_back(in.input_index() == 1 ? 1 : 0);
+    gate_inputs_.push_back(second_head_ != nullptr && in.input_index() == 1 ? 1 : 0);
   }
   return Status::Ok();
 }
@@ -316,6 +325,7 @@ proto::TaskMetrics Task::Metrics() const {
   m.set_bytes_out(counters_.bytes_out.load(std::memory_order_relaxed));
   m.set_buffers_queued_in(counters_.buffers_queued_in.load(std::memory_order_relaxed));
   m.set_buffers_queued_out(counters_.buffers_queued_out.load(std::memory_order_relaxed));
+  m.set_state_entries(counters_.state_entries.load(std::memory_order_relaxed));
   m.set_backpressured_ms(counters_.backpressured_ns.load(std::memory_order_relaxed) / 1000000);
   return m;
 }
@@ -364,6 +374,17 @@ void Task::MaybeFlush(bool force) {
   // Processing-time ticks: every 10 ms at most, checked where the flush is.
   if (force || now - last_tick_ms_ >= 10) {
     last_tick_ms_ = now;
+    // State size for metrics, counted on the task thread (backends are not
+    // thread-safe) about once a second.
+    if (force || now - last_state_count_ms_ >= 1000) {
+      last_state_count_ms_ = now;
+      int64_t entries = 0;
+      for (auto& op : operators_) {
+        if (KeyedStateBackend* state = op->keyed_state()) entries += static_cast<int64_t>(state->ApproximateEntries());
+        entries += static_cast<int64_t>(op->buffered_entries());
+      }
+      counters_.state_entries.store(entries, std::memory_order_relaxed);
+    }
     int64_t wall = WallMs();
     for (size_t i = 0; i < operators_.size(); ++i) operators_[i]->OnProcessingTime(wall, *outputs_[i]);
   }
@@ -386,10 +407,27 @@ Status Task::RunSource() {
   bool done = false;
   int64_t watermark = INT64_MIN;
   int64_t last_watermark_ms = NowMs();
+  int64_t last_rows = 0, last_row_ms = NowMs();
+  bool idle = false;
   while (!done) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
     SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, kBatchRows, &done));
     SLUICE_RETURN_IF_ERROR(CheckFailures());
+    // A source with nothing to emit for the idle timeout declares itself
+    // idle, so consumers stop waiting for its watermark; its next row makes
+    // it active again.
+    const int64_t rows = counters_.records_in.load(std::memory_order_relaxed);
+    if (rows != last_rows) {
+      last_rows = rows;
+      last_row_ms = NowMs();
+      if (idle) {
+        idle = false;
+        for (auto& w : writers_) w->BroadcastEvent(Event::WatermarkStatus(false));
+      }
+    } else if (!idle && idle_timeout_ms_ > 0 && NowMs() - last_row_ms >= idle_timeout_ms_) {
+      idle = true;
+      for (auto& w : writers_) w->BroadcastEvent(Event::WatermarkStatus(true));
+    }
     // Periodic watermarks, as Flink's auto-watermark interval: each one is an
     // event that flushes buffers, so not one per batch.
     if (NowMs() - last_watermark_ms >= watermark_interval_ms_) {
@@ -427,6 +465,7 @@ Status Task::RunInputs() {
   struct ChannelState {
     RecordSpanReader reader{kMaxRecordBytes};
     bool ended = false;
+    bool idle = false;
     int64_t watermark = INT64_MIN;
   };
   std::vector<std::vector<ChannelState>> channels;
@@ -436,6 +475,7 @@ Status Task::RunInputs() {
     open_channels += g->num_channels();
   }
   int64_t watermark = INT64_MIN;
+  bool idle = false;  // every open channel is idle, and consumers were told
   std::map<int64_t, size_t> barriers;  // checkpoint id -> channels that delivered it
   size_t next_gate = 0;
 
@@ -458,6 +498,10 @@ Status Task::RunInputs() {
       continue;
     }
     ChannelState& state = channels[g][ch];
+    // Rows on an idle channel make it active again (they may come just
+    // before the producer's "active"); its watermarks alone do not, as in
+    // Flink, so a source creeping forward without rows stays idle.
+    if (state.idle && !entry.is_event) state.idle = false;
     if (!entry.is_event) {
       const Buffer& b = entry.buffer.get();
       state.reader.SetBuffer(b.data, b.size);
@@ -482,6 +526,8 @@ Status Task::RunInputs() {
         gates_[g]->channel(ch).Close();
       } else if (e.type == EventType::kWatermark) {
         state.watermark = std::max(state.watermark, e.watermark_ms);
+      } else if (e.type == EventType::kWatermarkStatus) {
+        state.idle = e.idle;
       } else if (e.type == EventType::kCheckpointBarrier) {
         // Without checkpoints yet, a barrier is passed on once every open
         // channel has delivered it.
@@ -490,21 +536,29 @@ Status Task::RunInputs() {
           for (auto& w : writers_) w->BroadcastEvent(e);
         }
       }
-      // The task's watermark is the minimum over channels still open.
+      // The task's watermark is the minimum over channels open and active.
       if (e.type != EventType::kCheckpointBarrier) {
         int64_t min = INT64_MAX;
-        bool any_open = false;
+        bool any_active = false, any_open = false;
         for (const auto& gate : channels) {
           for (const auto& c : gate) {
             if (c.ended) continue;
             any_open = true;
+            if (c.idle) continue;
+            any_active = true;
             min = std::min(min, c.watermark);
           }
         }
         // INT64_MAX from every open channel is the end of event time: pass it.
-        if (any_open && min > watermark) {
+        if (any_active && min > watermark) {
           watermark = min;
           head_->EmitWatermark(watermark);
+        }
+        // When every open input is idle the task is idle too, and says so.
+        const bool now_idle = any_open && !any_active;
+        if (now_idle != idle) {
+          idle = now_idle;
+          for (auto& w : writers_) w->BroadcastEvent(Event::WatermarkStatus(idle));
         }
       }
     }

@@ -31,6 +31,7 @@ struct TaskMetricsCounters {
   std::atomic<int64_t> backpressured_ns{0};
   std::atomic<int64_t> buffers_queued_in{0};
   std::atomic<int64_t> buffers_queued_out{0};
+  std::atomic<int64_t> state_entries{0};
 };
 
 class Task {
@@ -79,8 +80,10 @@ class Task {
   Logger log_;
   int64_t flush_timeout_ms_ = 10;
   int64_t watermark_interval_ms_ = 200;
+  int64_t idle_timeout_ms_ = 0;  // 0: sources never declare themselves idle
   int64_t last_flush_ms_ = 0;
   int64_t last_tick_ms_ = 0;
+  int64_t last_state_count_ms_ = 0;
 
   std::unique_ptr<SourceOperator> source_;
   std::vector<std::unique_ptr<Operator>> operators_;

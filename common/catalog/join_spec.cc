@@ -1,5 +1,6 @@
 #include "common/catalog/join_spec.h"
 
+#include "common/catalog/top_n_spec.h"
 #include "common/expr/expression.h"
 
 namespace sluice {
@@ -15,10 +16,6 @@ Result<std::vector<size_t>> Keys(const OperatorOptions& o, const std::string& op
   return keys;
 }
 
-bool IsChangelog(const Schema& s) {
-  return !s.empty() && s.field(0).name == "op" && s.field(0).type == FieldType::kString;
-}
-
 Status CheckTimestamp(const std::string& option, const std::string& text, const Schema& side) {
   auto compiled = CompileExpression(text, side);
   if (!compiled.ok()) return compiled.status().WithPrefix("'" + option + "'");
@@ -32,7 +29,7 @@ Status CheckTimestamp(const std::string& option, const std::string& text, const 
 
 Result<JoinSpec> ParseJoin(const std::string& type, const OperatorOptions& o, const Schema& left,
                            const Schema& right) {
-  if (IsChangelog(left) || IsChangelog(right)) {
+  if (IsChangelogSchema(left) || IsChangelogSchema(right)) {
     return Status::InvalidArgument("joins take insert-only inputs; an input carries 'op' (an updating result)");
   }
   JoinSpec spec;

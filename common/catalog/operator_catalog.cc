@@ -2,6 +2,8 @@
 
 #include "common/catalog/aggregate_spec.h"
 #include "common/catalog/join_spec.h"
+#include "common/catalog/lookup_join_spec.h"
+#include "common/catalog/top_n_spec.h"
 #include "common/config.h"
 #include "common/expr/expression.h"
 
@@ -314,7 +316,9 @@ OperatorSignature WindowAggregateSignature() {
       {"slide", false, "Slide of sliding windows; omitted = tumbling (slide = size)."},
       {"gap", false, "Session windows instead: a key's session ends after this long without rows."},
       {"key", false, "Key fields (a list); omitted = one global window per time range."},
-      {"aggregates", true, "List of 'fn(arg) AS name': count(*), count(x), sum, min, max, avg."},
+      {"aggregates", true,
+       "List of 'fn([DISTINCT] arg) [FILTER (WHERE condition)] AS name': count(*), count(x), "
+       "count(DISTINCT x) (not in session windows), sum, min, max (numeric or TIMESTAMP), avg."},
   };
   sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
     const Schema& input = in[0];
@@ -354,9 +358,59 @@ OperatorSignature WindowAggregateSignature() {
     output.Add({"window_end", FieldType::kTimestamp, false, 0});
     for (const auto& text : o.GetList("aggregates")) {
       SLUICE_ASSIGN_OR_RETURN(AggregateSpec spec, ParseAggregate(text, input));
+      // Session windows merge, and their distinct values would have to merge
+      // with them; window accumulators hold no strings.
+      if (spec.distinct && o.Has("gap")) {
+        return Status::InvalidArgument("aggregate '" + text + "': DISTINCT is not supported in session windows");
+      }
+      if (spec.output.type == FieldType::kString) {
+        return Status::InvalidArgument("aggregate '" + text +
+                                       "': min/max of STRING is supported by group-aggregate only");
+      }
       if (output.IndexOf(spec.name)) return Status::InvalidArgument("output field '" + spec.name + "' is named twice");
       output.Add(spec.output);
     }
+    return output;
+  };
+  return sig;
+}
+
+OperatorSignature GroupAggregateSignature() {
+  OperatorSignature sig;
+  sig.type = "group-aggregate";
+  sig.role = OperatorRole::kTransform;
+  sig.description =
+      "Unbounded GROUP BY emitting a changelog: (op, key fields..., aggregates...) with op +I, -U, +U or -D; "
+      "an input whose first field is op STRING is a changelog and retracts.";
+  sig.options = {
+      {"key", false, "Key fields (a list); omitted = one global group."},
+      {"aggregates", true,
+       "List of 'fn([DISTINCT] arg) [FILTER (WHERE condition)] [AS name]': count(*), count(x), count(DISTINCT x), "
+       "sum, avg (numeric), min, max (numeric, TIMESTAMP or STRING)."},
+      {"buffer-entries", false, "Keys and distinct values pre-aggregated in memory before a flush (default 16384)."},
+  };
+  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    const Schema& input = in[0];
+    const bool changelog = !input.empty() && input.field(0).name == "op" && input.field(0).type == FieldType::kString;
+    SLUICE_ASSIGN_OR_RETURN(int64_t entries, o.GetInt("buffer-entries", 16384));
+    if (entries < 1) return Status::InvalidArgument("option 'buffer-entries' must be >= 1");
+    Schema output;
+    output.Add({"op", FieldType::kString, false, 0});
+    for (const auto& name : o.GetList("key")) {
+      auto index = input.IndexOf(name);
+      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + input.ToString());
+      if (changelog && *index == 0) return Status::InvalidArgument("'op' is the input's row kind, not a key field");
+      if (output.IndexOf(name)) return Status::InvalidArgument("output field '" + name + "' is named twice");
+      output.Add(input.field(*index));
+    }
+    const size_t keys = output.size();
+    for (const auto& text : o.GetList("aggregates")) {
+      SLUICE_ASSIGN_OR_RETURN(AggregateSpec spec, ParseAggregate(text, input));
+      if (output.IndexOf(spec.name)) return Status::InvalidArgument("output field '" + spec.name + "' is named twice");
+      output.Add(spec.output);
+    }
+    if (output.size() == keys) return Status::InvalidArgument("option 'aggregates' names no aggregate");
+    if (output.size() - keys > 255) return Status::InvalidArgument("more than 255 aggregates");
     return output;
   };
   return sig;
@@ -422,8 +476,11 @@ OperatorCatalog OperatorCatalog::Builtin() {
   catalog.Add(KeyedCountSignature());
   catalog.Add(ThrottleSignature());
   catalog.Add(WindowAggregateSignature());
+  catalog.Add(GroupAggregateSignature());
   catalog.Add(WindowMaxSignature());
   AddJoinSignatures(&catalog);
+  catalog.Add(TopNSignature());
+  catalog.Add(LookupJoinSignature());
   OperatorSignature file_sink =
       SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                     {{"path", true, "Output directory, created if missing; empty = discard rows."},

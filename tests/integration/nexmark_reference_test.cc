@@ -4,8 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <set>
 
 #include "tests/support/local_cluster.h"
@@ -61,7 +64,8 @@ class NexmarkReferenceTest : public ::testing::Test {
   }
 
   // Every bid the generator makes, through a plain source -> file sink job,
-  // into a SQLite table with dateTime as milliseconds since midnight.
+  // into a SQLite table with dateTime as milliseconds since midnight, and dt
+  // as its text ("2015-07-15 00:00:01.234"), for DATE_FORMAT.
   static void LoadBids() {
     std::string job = cluster_->dir() + "/dump.yaml";
     std::string out = cluster_->dir() + "/bids";
@@ -73,11 +77,11 @@ class NexmarkReferenceTest : public ::testing::Test {
     db_ = cluster_->dir() + "/nexmark.db";
     std::ofstream sql(cluster_->dir() + "/load.sql");
     sql << "CREATE TABLE bid(auction INTEGER, bidder INTEGER, price INTEGER, channel TEXT, url TEXT, "
-           "dateTime INTEGER, extra TEXT);\nBEGIN;\n";
+           "dateTime INTEGER, extra TEXT, dt TEXT);\nBEGIN;\n";
     for (const auto& b : ReadRows(out)) {
       sql << "INSERT INTO bid VALUES(" << b["auction"].get<int64_t>() << "," << b["bidder"].get<int64_t>() << ","
           << b["price"].get<int64_t>() << "," << Quote(b["channel"]) << "," << Quote(b["url"]) << ","
-          << TimeOfDayMs(b["dateTime"]) << "," << Quote(b["extra"]) << ");\n";
+          << TimeOfDayMs(b["dateTime"]) << "," << Quote(b["extra"]) << "," << Quote(b["dateTime"]) << ");\n";
     }
     sql << "COMMIT;\n";
     sql.close();
@@ -103,17 +107,63 @@ class NexmarkReferenceTest : public ::testing::Test {
   // (named in `times`) as milliseconds since midnight.
   std::multiset<std::string> Sluice(const std::string& q, const std::vector<std::string>& fields,
                                     const std::set<std::string>& times = {}, int parallelism = 2) {
-    std::string out = cluster_->dir() + "/" + q + "-p" + std::to_string(parallelism);
-    CommandResult run = cluster_->Cli({"run", std::string(SLUICE_SOURCE_DIR "/examples/jobs/nexmark/") + q + ".yaml",
-                                       "-p", std::to_string(parallelism), "-D", "events=" + std::to_string(kEvents), "-D",
-                                       std::string("event-rate=") + kEventRate, "-D", "output=" + out});
-    EXPECT_EQ(run.exit_code, 0) << q << ": " << run.err;
     std::multiset<std::string> rows;
-    for (const auto& r : ReadRows(out)) {
+    for (const auto& r : ReadRows(Run(q, parallelism))) {
       std::string line;
       for (const auto& f : fields) {
         if (!line.empty()) line += "|";
         line += times.count(f) ? std::to_string(TimeOfDayMs(r[f])) : (r[f].is_string() ? r[f].get<std::string>() : r[f].dump());
+      }
+      rows.insert(line);
+    }
+    return rows;
+  }
+
+  // Runs query `q`'s job file; returns its output directory.
+  std::string Run(const std::string& q, int parallelism, const std::vector<std::string>& extra = {}) {
+    std::string out = cluster_->dir() + "/" + q + "-p" + std::to_string(parallelism);
+    std::vector<std::string> args = {"run", std::string(SLUICE_SOURCE_DIR "/examples/jobs/nexmark/") + q + ".yaml",
+                                     "-p", std::to_string(parallelism), "-D", "events=" + std::to_string(kEvents), "-D",
+                                     std::string("event-rate=") + kEventRate, "-D", "output=" + out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CommandResult run = cluster_->Cli(args);
+    EXPECT_EQ(run.exit_code, 0) << q << ": " << run.err;
+    return out;
+  }
+
+  // The table the changelog output of query `q` materializes to: +I and +U
+  // rows upsert by the group key `keys`, -U and -D delete it and must carry
+  // the key's last row exactly. Rows as `fields` joined by '|', through
+  // `render` where given. *updates counts the retractions.
+  using Render = std::function<std::string(const nlohmann::json& row, const std::string& field)>;
+  std::multiset<std::string> Materialized(const std::string& q, const std::vector<std::string>& keys,
+                                          const std::vector<std::string>& fields, size_t* updates,
+                                          const Render& render = nullptr) {
+    // A watermark every 10 ms flushes the aggregate's buffer as often, so
+    // keys go through many updates even in a short run.
+    std::map<std::string, nlohmann::json> table;
+    *updates = 0;
+    for (auto r : ReadRows(Run(q, 2, {"-D", "pipeline.auto-watermark-interval=10ms"}))) {
+      std::string op = r["op"];
+      r.erase("op");
+      std::string key;
+      for (const auto& k : keys) key += r[k].dump() + "|";
+      if (op == "+I" || op == "+U") {
+        EXPECT_EQ(table.count(key), 0u) << q << ": +I starts a key, +U follows its -U: " << r.dump();
+        table[key] = r;
+      } else {
+        EXPECT_TRUE(op == "-U" || op == "-D") << q << ": op " << op;
+        EXPECT_EQ(table[key], r) << q << ": " << op << " retracts the key's last row";
+        table.erase(key);
+        ++*updates;
+      }
+    }
+    std::multiset<std::string> rows;
+    for (const auto& [_, r] : table) {
+      std::string line;
+      for (const auto& f : fields) {
+        if (!line.empty()) line += "|";
+        line += render ? render(r, f) : (r[f].is_string() ? r[f].get<std::string>() : r[f].dump());
       }
       rows.insert(line);
     }
@@ -169,6 +219,74 @@ TEST_F(NexmarkReferenceTest, Q11BidderSessions) {
     SELECT bidder, count(*), MIN(dateTime), MAX(dateTime) + 10000 FROM g GROUP BY bidder, session;)");
   EXPECT_GT(expected.size(), 100u);
   EXPECT_EQ(Sluice("q11", {"bidder", "bid_count", "starttime", "endtime"}, {"starttime", "endtime"}), expected);
+}
+
+// q15 and q16's statistics, in the Flink query's SQL, which SQLite runs as
+// it is (FILTER included).
+constexpr char kTierStatisticsSql[] = R"(
+    count(*) AS total_bids,
+    count(*) FILTER (WHERE price < 10000) AS rank1_bids,
+    count(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
+    count(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
+    count(DISTINCT bidder) AS total_bidders,
+    count(DISTINCT bidder) FILTER (WHERE price < 10000) AS rank1_bidders,
+    count(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bidders,
+    count(DISTINCT bidder) FILTER (WHERE price >= 1000000) AS rank3_bidders,
+    count(DISTINCT auction) AS total_auctions,
+    count(DISTINCT auction) FILTER (WHERE price < 10000) AS rank1_auctions,
+    count(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_auctions,
+    count(DISTINCT auction) FILTER (WHERE price >= 1000000) AS rank3_auctions)";
+const std::vector<std::string> kTierStatistics = {
+    "total_bids",     "rank1_bids",     "rank2_bids",     "rank3_bids",     "total_bidders",  "rank1_bidders",
+    "rank2_bidders",  "rank3_bidders",  "total_auctions", "rank1_auctions", "rank2_auctions", "rank3_auctions"};
+
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// DATE_FORMAT(dateTime, 'yyyy-MM-dd') and 'HH:mm' are substrings of the
+// time's text in SQLite. A 20 s run is one day: q15 has one row, updated
+// all along.
+TEST_F(NexmarkReferenceTest, Q15DailyStatistics) {
+  auto expected = Reference(std::string("SELECT substr(dt, 1, 10) AS day,") + kTierStatisticsSql +
+                            " FROM bid GROUP BY substr(dt, 1, 10);");
+  ASSERT_EQ(expected.size(), 1u);
+  size_t updates = 0;
+  EXPECT_EQ(Materialized("q15", {"day"}, Concat({"day"}, kTierStatistics), &updates), expected);
+  EXPECT_GT(updates, 0u) << "the day's row is updated as bids come";
+}
+
+TEST_F(NexmarkReferenceTest, Q16ChannelStatistics) {
+  auto expected = Reference(
+      std::string("SELECT channel, substr(dt, 1, 10) AS day, max(substr(dt, 12, 5)) AS minute,") + kTierStatisticsSql +
+      " FROM bid GROUP BY channel, substr(dt, 1, 10);");
+  EXPECT_GT(expected.size(), 100u);
+  size_t updates = 0;
+  EXPECT_EQ(Materialized("q16", {"channel", "day"}, Concat({"channel", "day", "minute"}, kTierStatistics), &updates),
+            expected);
+  EXPECT_GT(updates, 0u);
+}
+
+// avg of a BIGINT is a BIGINT, the quotient truncated (Flink's AVG): in
+// SQLite, sum / count of integers.
+TEST_F(NexmarkReferenceTest, Q17AuctionStatistics) {
+  auto expected = Reference(R"(
+    SELECT auction, substr(dt, 1, 10) AS day, count(*) AS total_bids,
+      count(*) FILTER (WHERE price < 10000) AS rank1_bids,
+      count(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
+      count(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
+      min(price) AS min_price, max(price) AS max_price, sum(price) / count(price) AS avg_price,
+      sum(price) AS sum_price
+    FROM bid GROUP BY auction, substr(dt, 1, 10);)");
+  EXPECT_GT(expected.size(), 1000u);
+  size_t updates = 0;
+  auto rows = Materialized("q17", {"auction", "day"},
+                           {"auction", "day", "total_bids", "rank1_bids", "rank2_bids", "rank3_bids", "min_price",
+                            "max_price", "avg_price", "sum_price"},
+                           &updates);
+  EXPECT_EQ(rows, expected);
+  EXPECT_GT(updates, 0u);
 }
 
 // The same result at any parallelism (two workers, two slots each).

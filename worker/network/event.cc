@@ -24,6 +24,8 @@ std::string Event::ToString() const {
              std::to_string(checkpoint_timestamp_ms) + ")";
     case EventType::kEndOfPartition:
       return "EndOfPartition";
+    case EventType::kWatermarkStatus:
+      return idle ? "WatermarkStatus(idle)" : "WatermarkStatus(active)";
   }
   return "UnknownEvent(" + std::to_string(static_cast<int>(type)) + ")";
 }
@@ -40,6 +42,9 @@ void EncodeEvent(const Event& event, uint8_t* out) {
       b = event.checkpoint_timestamp_ms;
       break;
     case EventType::kEndOfPartition:
+      break;
+    case EventType::kWatermarkStatus:
+      a = event.idle ? 1 : 0;
       break;
   }
   out[0] = static_cast<uint8_t>(event.type);
@@ -66,6 +71,9 @@ Result<Event> DecodeEvent(const uint8_t* data, size_t size) {
     case static_cast<uint8_t>(EventType::kEndOfPartition):
       if (a != 0 || b != 0) return unused_nonzero("end-of-partition");
       return Event::EndOfPartition();
+    case static_cast<uint8_t>(EventType::kWatermarkStatus):
+      if ((a != 0 && a != 1) || b != 0) return Status::InvalidArgument("watermark status event is neither idle nor active");
+      return Event::WatermarkStatus(a == 1);
     default:
       return Status::InvalidArgument("unknown event type " + std::to_string(data[0]));
   }

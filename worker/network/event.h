@@ -6,8 +6,8 @@
 //
 // Encoding: a fixed kEventBytes = 17 bytes, little-endian:
 //   u8  type        EventType
-//   i64 a           watermark_ms | checkpoint_id            | 0
-//   i64 b           0            | checkpoint_timestamp_ms  | 0
+//   i64 a           watermark_ms | checkpoint_id            | 0 | idle (0 or 1)
+//   i64 b           0            | checkpoint_timestamp_ms  | 0 | 0
 // A fixed size keeps the frame header check exact and decoding branch-free;
 // unused fields must be zero, so garbage is caught rather than half-read.
 #pragma once
@@ -26,6 +26,10 @@ enum class EventType : uint8_t {
   kWatermark = 1,
   kCheckpointBarrier = 2,
   kEndOfPartition = 3,
+  // The channel's producer has gone idle (no rows for pipeline.idle-timeout)
+  // or become active again: an idle channel does not hold back the
+  // consumer's watermark, as Flink's WatermarkStatus.
+  kWatermarkStatus = 4,
 };
 
 struct Event {
@@ -33,6 +37,7 @@ struct Event {
   int64_t watermark_ms = 0;             // kWatermark only
   int64_t checkpoint_id = 0;            // kCheckpointBarrier only
   int64_t checkpoint_timestamp_ms = 0;  // kCheckpointBarrier only
+  bool idle = false;                    // kWatermarkStatus only
 
   static Event Watermark(int64_t watermark_ms) {
     Event e;
@@ -48,6 +53,12 @@ struct Event {
     return e;
   }
   static Event EndOfPartition() { return Event{}; }
+  static Event WatermarkStatus(bool idle) {
+    Event e;
+    e.type = EventType::kWatermarkStatus;
+    e.idle = idle;
+    return e;
+  }
 
   bool operator==(const Event&) const = default;
 

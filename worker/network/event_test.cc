@@ -26,6 +26,8 @@ TEST(EventTest, RoundTripsEveryType) {
   }
   EXPECT_EQ(RoundTrip(Event::Barrier(1, 1700000000000)), Event::Barrier(1, 1700000000000));
   EXPECT_EQ(RoundTrip(Event::Barrier(kMax, kMin)), Event::Barrier(kMax, kMin));
+  EXPECT_EQ(RoundTrip(Event::WatermarkStatus(true)), Event::WatermarkStatus(true));
+  EXPECT_EQ(RoundTrip(Event::WatermarkStatus(false)), Event::WatermarkStatus(false));
   EXPECT_EQ(RoundTrip(Event::EndOfPartition()), Event::EndOfPartition());
   EXPECT_EQ(Event::EndOfPartition().type, EventType::kEndOfPartition);
 }
@@ -60,7 +62,7 @@ TEST(EventTest, WrongSize) {
 
 TEST(EventTest, UnknownType) {
   uint8_t b[kEventBytes] = {};
-  for (int t : {0, 4, 200}) {
+  for (int t : {0, 5, 200}) {
     b[0] = static_cast<uint8_t>(t);
     auto d = DecodeEvent(b, kEventBytes);
     ASSERT_FALSE(d.ok());

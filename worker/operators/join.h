@@ -25,6 +25,7 @@ namespace sluice {
 class JoinOperator final : public TwoInputOperator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
+  KeyedStateBackend* keyed_state() override { return state_.get(); }
 
   void Process(const RowView& row, Collector& out) override { ProcessSide(0, row, out); }
   void ProcessSecond(const RowView& row, Collector& out) override { ProcessSide(1, row, out); }

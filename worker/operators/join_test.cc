@@ -1,5 +1,9 @@
 #include "worker/operators/join.h"
 
+#include <fstream>
+
+#include "worker/operators/lookup_join.h"
+
 #include <filesystem>
 
 #include <gmock/gmock.h>
@@ -171,6 +175,74 @@ TEST(JoinSpecTest, RejectsBadOptions) {
                   .status()
                   .message(),
               HasSubstr("insert-only"));
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+class LookupJoinTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& text) {
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("sluice-side-" + std::to_string(::getpid()) + "-" + std::to_string(files_++) + ".csv"))
+                           .string();
+    std::ofstream(path) << text;
+    paths_.push_back(path);
+    return path;
+  }
+  ~LookupJoinTest() override {
+    for (const auto& p : paths_) std::filesystem::remove(p);
+  }
+  Result<std::unique_ptr<Operator>> Make(const std::string& path) {
+    OperatorSetup s;
+    s.id = "side";
+    s.type = "lookup-join";
+    s.options = OperatorOptions("side", {{"path", {path}},
+                                         {"columns", {"key BIGINT", "value STRING"}},
+                                         {"lookup-key", {"key"}},
+                                         {"key", {"MOD(auction, 10)"}}});
+    s.input = kBid;
+    return LookupJoinOperator::Create(s);
+  }
+  int files_ = 0;
+  std::vector<std::string> paths_;
+};
+
+TEST_F(LookupJoinTest, EnrichesMatchingRowsAndDropsTheRest) {
+  auto op = Make(Write("1,one\n2,two\n2,deux\n"));
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  auto spec = ParseLookupJoin(OperatorOptions("side", {{"path", {"x"}},
+                                                       {"columns", {"key BIGINT", "value STRING"}},
+                                                       {"lookup-key", {"key"}},
+                                                       {"key", {"MOD(auction, 10)"}}}),
+                              kBid);
+  ASSERT_TRUE(spec.ok());
+  JsonCollector out(spec->output);
+  RowBuilder b(3);
+  (*op)->Process(Bid(b, 11, 5, 0), out);  // key 1
+  (*op)->Process(Bid(b, 12, 6, 0), out);  // key 2: two side rows
+  (*op)->Process(Bid(b, 13, 7, 0), out);  // key 3: none
+  ASSERT_EQ(out.rows.size(), 3u);
+  EXPECT_THAT(out.rows[0], HasSubstr(R"("auction":11,"price":5,)"));
+  EXPECT_THAT(out.rows[0], HasSubstr(R"("key":1,"value":"one")"));
+  EXPECT_THAT(out.rows[1] + out.rows[2], HasSubstr(R"("value":"two")"));
+  EXPECT_THAT(out.rows[1] + out.rows[2], HasSubstr(R"("value":"deux")"));
+}
+
+TEST_F(LookupJoinTest, BadSideInputNamesFileAndLine) {
+  auto missing = Make("/nonexistent/side.csv");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/side.csv"));
+  std::string path = Write("1,one\nx,two\n");
+  auto bad = Make(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr(path + ":2: column 'key': 'x' is not a BIGINT"));
+  auto short_line = Make(Write("1,one\n2\n"));
+  ASSERT_FALSE(short_line.ok());
+  EXPECT_THAT(short_line.status().message(), HasSubstr(":2: 1 fields, expected 2"));
 }
 
 }  // namespace

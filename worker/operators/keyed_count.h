@@ -15,6 +15,8 @@ namespace sluice {
 class KeyedCountOperator final : public Operator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
+  KeyedStateBackend* keyed_state() override { return state_.get(); }
+  uint64_t buffered_entries() const override { return buffer_.size(); }
 
   void Process(const RowView& row, Collector& out) override;
   Status Finish(Collector& out) override;

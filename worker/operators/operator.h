@@ -56,6 +56,11 @@ class OperatorBase {
   virtual ~OperatorBase() = default;
   virtual Status Open() { return Status::Ok(); }
   const Status& failure() const { return failure_; }
+  // The operator's keyed state, if it has any: for metrics and snapshots.
+  virtual KeyedStateBackend* keyed_state() { return nullptr; }
+  // Entries held in memory in front of the keyed state (pre-aggregation
+  // buffers), counted with it in the task's state metric.
+  virtual uint64_t buffered_entries() const { return 0; }
 
  protected:
   void Fail(Status status) {

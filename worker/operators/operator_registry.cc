@@ -2,7 +2,10 @@
 
 #include "worker/operators/calc.h"
 #include "worker/operators/datagen_source.h"
+#include "worker/operators/group_aggregate.h"
 #include "worker/operators/join.h"
+#include "worker/operators/lookup_join.h"
+#include "worker/operators/top_n.h"
 #include "worker/operators/keyed_count.h"
 #include "worker/operators/nexmark_source.h"
 #include "worker/operators/sinks.h"
@@ -20,9 +23,12 @@ OperatorRegistry OperatorRegistry::Builtin() {
   r.AddOperator("keyed-count", &KeyedCountOperator::Create);
   r.AddOperator("throttle", &ThrottleOperator::Create);
   r.AddOperator("window-aggregate", &WindowAggregateOperator::Create);
+  r.AddOperator("group-aggregate", &GroupAggregateOperator::Create);
   r.AddOperator("window-max", &WindowMaxOperator::Create);
   r.AddOperator("join", &JoinOperator::Create);
   r.AddOperator("window-join", &JoinOperator::Create);
+  r.AddOperator("top-n", &TopNOperator::Create);
+  r.AddOperator("lookup-join", &LookupJoinOperator::Create);
   r.AddOperator("file-sink", &FileSink::Create);
   r.AddOperator("print", &PrintSink::Create);
   r.AddOperator("blackhole", &BlackholeSink::Create);

@@ -181,7 +181,7 @@ TEST(WindowAggregateTest, TumblingWindowsFireOnTheWatermarkAndDropLateRows) {
                        &out);
   ASSERT_TRUE(op.ok()) << op.status().ToString();
   EXPECT_EQ(out.ToString(), "(key INT64 NOT NULL, window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL, "
-                            "n INT64 NOT NULL, total INT64, lo INT64, hi INT64, mean DOUBLE)");
+                            "n INT64 NOT NULL, total INT64, lo INT64, hi INT64, mean INT64)");
   CollectJson sink(out);
   RowBuilder b(5);
   (*op)->Process(DatagenRow(b, 0, 1, 5, 0), sink);
@@ -192,8 +192,8 @@ TEST(WindowAggregateTest, TumblingWindowsFireOnTheWatermarkAndDropLateRows) {
   EXPECT_TRUE(sink.rows.empty()) << "[0, 10) ends at 9";
   (*op)->ProcessWatermark(9, sink);
   EXPECT_EQ(sink.rows, (std::set<std::string>{
-                           R"({"key":1,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","n":2,"total":12,"lo":5,"hi":7,"mean":6.0})",
-                           R"({"key":2,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","n":1,"total":4,"lo":4,"hi":4,"mean":4.0})"}));
+                           R"({"key":1,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","n":2,"total":12,"lo":5,"hi":7,"mean":6})",
+                           R"({"key":2,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.010","n":1,"total":4,"lo":4,"hi":4,"mean":4})"}));
   (*op)->Process(DatagenRow(b, 4, 1, 100, 5), sink);  // late: [0, 10) has fired
   auto* window = static_cast<WindowAggregateOperator*>(op->get());
   EXPECT_EQ(window->late_rows(), 1);

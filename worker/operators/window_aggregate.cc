@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/expr/values.h"
 #include "worker/operators/key_encoding.h"
 
 namespace sluice {
@@ -10,6 +11,7 @@ namespace {
 constexpr uint8_t kWindowState = 1;
 constexpr uint8_t kSessionState = 2;
 constexpr uint8_t kSessionTimer = 3;
+constexpr uint8_t kDistinctState = 4;
 constexpr size_t kPrefixBytes = 3;  // key group and state byte
 // Enough to combine the rows of a few watermark intervals of busy keys, small
 // enough (a few MiB) to bound memory whatever the key count.
@@ -39,6 +41,25 @@ void Combine(const AggregateSpec& spec, WindowAggregateAccumulator& dst, const W
   dst.count += src.count;
 }
 
+// The bytes that tell values apart; they come last in a state key, so a
+// string needs no length.
+void AppendDistinctValue(const Value& v, std::string* out) {
+  if (v.type == FieldType::kString) {
+    out->append(v.str);
+    return;
+  }
+  int64_t bits = 0;
+  if (v.type == FieldType::kDouble) {
+    double d = v.d == 0 ? 0.0 : v.d;  // -0.0 is 0.0
+    std::memcpy(&bits, &d, sizeof(d));
+  } else if (v.type == FieldType::kBool) {
+    bits = v.b ? 1 : 0;
+  } else {
+    bits = v.i;
+  }
+  out->append(reinterpret_cast<const char*>(&bits), sizeof(bits));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const OperatorSetup& setup) {
@@ -66,16 +87,36 @@ Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const Operator
   for (const auto& text : o.GetList("aggregates")) {
     auto spec = ParseAggregate(text, setup.input);
     if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
-    std::unique_ptr<CompiledExpression> argument;
+    auto unsupported = [&](const std::string& problem) {
+      return Status::InvalidArgument("operator '" + setup.id + "': aggregate '" + text + "': " + problem);
+    };
+    if (spec->distinct && op->gap_ > 0) return unsupported("DISTINCT is not supported in session windows");
+    if (spec->output.type == FieldType::kString) {
+      return unsupported("min/max of STRING is supported by group-aggregate only");
+    }
+    std::unique_ptr<CompiledExpression> argument, filter;
     if (!spec->argument.empty()) {
       auto compiled = CompileExpression(spec->argument, setup.input);
       if (!compiled.ok()) return compiled.status();
       argument = std::move(*compiled);
     }
+    if (!spec->filter.empty()) {
+      auto compiled = CompileExpression(spec->filter, setup.input);
+      if (!compiled.ok()) return compiled.status();
+      filter = std::move(*compiled);
+    }
+    op->has_distinct_ = op->has_distinct_ || spec->distinct;
     op->specs_.push_back(*spec);
     op->arguments_.push_back(std::move(argument));
+    op->filters_.push_back(std::move(filter));
+  }
+  // A distinct value's key holds its aggregate's index in one byte.
+  if (op->has_distinct_ && op->specs_.size() > 255) {
+    return Status::InvalidArgument("operator '" + setup.id + "': more than 255 aggregates");
   }
   op->values_.resize(op->specs_.size());
+  op->passes_.resize(op->specs_.size());
+  op->distinct_values_.resize(op->specs_.size());
   op->key_builder_ = std::make_unique<RowBuilder>(key_fields.size());
   op->out_builder_ = std::make_unique<RowBuilder>(key_fields.size() + 2 + op->specs_.size());
   op->key_ = KeyContext(key_fields, setup.input, setup.max_parallelism);
@@ -103,6 +144,20 @@ void WindowAggregateOperator::Process(const RowView& row, Collector&) {
   ctx_.Reset();
   for (size_t a = 0; a < specs_.size(); ++a) {
     if (arguments_[a]) values_[a] = arguments_[a]->Evaluate(row, ctx_);
+    if (filters_[a]) {
+      Value pass = filters_[a]->Evaluate(row, ctx_);
+      passes_[a] = !pass.is_null && pass.b;  // NULL is not TRUE
+    } else {
+      passes_[a] = true;
+    }
+    if (specs_[a].distinct) {
+      std::string& v = distinct_values_[a];
+      v.clear();
+      if (passes_[a] && !values_[a].is_null) {
+        v.push_back(static_cast<char>(a));
+        AppendDistinctValue(values_[a], &v);
+      }
+    }
   }
   key_.SetKey(row);
   touched_[key_.key_group()] = true;
@@ -131,15 +186,32 @@ void WindowAggregateOperator::Process(const RowView& row, Collector&) {
       next_fire_ = std::min(next_fire_, end);
     }
     AccumulateRow(it->second.accumulators.data());
+    if (has_distinct_) {
+      for (const auto& v : distinct_values_) {
+        if (!v.empty() && it->second.distinct_values.insert(v).second) ++buffered_distinct_values_;
+      }
+    }
   }
   if (late) ++late_rows_;
-  if (buffer_.size() >= kMaxBufferedGroups) FlushBuffer();
+  if (buffer_.size() + buffered_distinct_values_ >= kMaxBufferedGroups) FlushBuffer();
 }
 
 void WindowAggregateOperator::FlushBuffer() {
   const size_t n = specs_.size();
   accumulators_.resize(n);
+  std::string distinct_key;
   for (auto& [key, group] : buffer_) {
+    // A value new to the window counts once; its entry marks it seen.
+    for (const auto& v : group.distinct_values) {
+      distinct_key.assign(key);
+      distinct_key[2] = static_cast<char>(kDistinctState);
+      distinct_key.append(v);
+      auto seen = state_->Get(distinct_key, &value_);
+      if (!Check(seen.status())) return;
+      if (*seen) continue;
+      if (!Check(state_->Put(distinct_key, ""))) return;
+      ++group.accumulators[static_cast<uint8_t>(v[0])].count;
+    }
     auto found = state_->Get(key, &value_);
     if (!Check(found.status())) return;
     if (*found) {
@@ -152,6 +224,7 @@ void WindowAggregateOperator::FlushBuffer() {
     if (!Check(state_->Put(key, value_))) return;
   }
   buffer_.clear();
+  buffered_distinct_values_ = 0;
 }
 
 // value_ = the row's key fields as a row: the start of every state value.
@@ -227,6 +300,8 @@ void WindowAggregateOperator::ProcessSession(const RowView& row, int64_t t) {
 
 void WindowAggregateOperator::AccumulateRow(Accumulator* accumulators) {
   for (size_t a = 0; a < specs_.size(); ++a) {
+    // Distinct counts grow when the buffer meets the window's seen values.
+    if (!passes_[a] || specs_[a].distinct) continue;
     if (!arguments_[a]) {  // count(*)
       ++accumulators[a].count;
       continue;
@@ -238,7 +313,9 @@ void WindowAggregateOperator::AccumulateRow(Accumulator* accumulators) {
     if (v.type == FieldType::kDouble) {
       one.d = v.d;
     } else if (specs_[a].function == AggregateFunction::kAvg) {
-      one.d = static_cast<double>(v.i);  // avg sums in double
+      // avg sums integers exactly and decimals in double at their scale
+      one.d = v.type == FieldType::kDecimal ? expr::DecimalToDouble(v.i, v.scale) : static_cast<double>(v.i);
+      if (v.type == FieldType::kInt64) one.i = v.i;
     } else {
       one.i = v.i;
     }
@@ -298,6 +375,20 @@ void WindowAggregateOperator::FireWindows(Collector& out) {
     for (const auto& key : fired) {
       if (!Check(state_->Delete(key))) return;
     }
+    if (has_distinct_) DropFiredDistinctValues(kg);
+  }
+}
+
+void WindowAggregateOperator::DropFiredDistinctValues(int kg) {
+  std::vector<std::string> fired;
+  auto it = state_->Scan(state_key_.Reset(kg, kDistinctState));
+  for (; it->Valid(); it->Next()) {
+    if (StateKey::ReadOrderedInt64(it->key(), kPrefixBytes) - 1 > watermark_) break;  // ordered by window end
+    fired.emplace_back(it->key());
+  }
+  if (!Check(it->status())) return;
+  for (const auto& key : fired) {
+    if (!Check(state_->Delete(key))) return;
   }
 }
 
@@ -359,6 +450,8 @@ void WindowAggregateOperator::EmitGroup(int64_t start, int64_t end, std::string_
       b.SetInt64(f, acc.count);
     } else if (acc.count == 0) {
       b.SetNull(f);
+    } else if (spec.function == AggregateFunction::kAvg && spec.output.type == FieldType::kInt64) {
+      b.SetInt64(f, acc.i / acc.count);  // truncated toward zero, as Flink's AVG(BIGINT)
     } else if (spec.function == AggregateFunction::kAvg) {
       b.SetDouble(f, acc.d / static_cast<double>(acc.count));
     } else if (spec.output.type == FieldType::kDouble) {

@@ -1,5 +1,6 @@
 // The `window-aggregate` operator: tumbling, sliding or session windows per
-// key, in event or processing time, with count, sum, min, max and avg. A
+// key, in event or processing time, with count, count(DISTINCT x), sum,
+// min, max and avg, each optionally with FILTER (WHERE condition). A
 // window fires when the watermark (or the clock) passes its end, and its
 // state goes with it, so state stays bounded on an unbounded input. Rows for
 // windows already fired are late and dropped, as Flink drops them without
@@ -9,6 +10,8 @@
 //   [kg][1][window end][key]  -> key row + accumulators  (tumbling, sliding)
 //   [kg][2][key]              -> key row + the key's open sessions
 //   [kg][3][session end][key] -> ""  a session's timer; stale ones are no-ops
+//   [kg][4][window end][key][aggregate][value] -> ""  a value a count(DISTINCT)
+//                                have seen in the window; gone when it fires
 // Window state is ordered by end, not [key][namespace]: the state itself is
 // the timer queue, so firing is a scan of each key group's first entries.
 //
@@ -21,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/catalog/aggregate_spec.h"
@@ -40,6 +44,8 @@ struct WindowAggregateAccumulator {
 class WindowAggregateOperator final : public Operator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
+  KeyedStateBackend* keyed_state() override { return state_.get(); }
+  uint64_t buffered_entries() const override { return buffer_.size() + buffered_distinct_values_; }
 
   void Process(const RowView& row, Collector& out) override;
   void ProcessWatermark(int64_t watermark, Collector& out) override;
@@ -66,6 +72,8 @@ class WindowAggregateOperator final : public Operator {
   // Folds the pre-aggregation buffer into state.
   void FlushBuffer();
   void FireWindows(Collector& out);
+  // Deletes the distinct values of windows that have fired.
+  void DropFiredDistinctValues(int kg);
   void FireSessions(Collector& out);
   void EmitGroup(int64_t start, int64_t end, std::string_view key_row, const Accumulator* accumulators,
                  Collector& out);
@@ -86,11 +94,16 @@ class WindowAggregateOperator final : public Operator {
   Schema input_;
   std::vector<AggregateSpec> specs_;
   std::vector<std::unique_ptr<CompiledExpression>> arguments_;  // null for count(*)
+  std::vector<std::unique_ptr<CompiledExpression>> filters_;    // null without FILTER
+  bool has_distinct_ = false;
   std::unique_ptr<KeyedStateBackend> state_;
   int64_t watermark_ = INT64_MIN;
   int64_t next_fire_ = INT64_MAX;  // no window or session ends before this
   int64_t late_rows_ = 0;
   std::vector<Value> values_;  // this row's argument values
+  std::vector<bool> passes_;   // whether this row passes each aggregate's filter
+  // This row's [aggregate][value] for each count(DISTINCT) it counts in; empty where not.
+  std::vector<std::string> distinct_values_;
   EvalContext ctx_;
   StateKey state_key_;
   std::string value_;
@@ -99,9 +112,11 @@ class WindowAggregateOperator final : public Operator {
   struct BufferedGroup {
     std::string key_row;
     std::vector<Accumulator> accumulators;
+    std::unordered_set<std::string> distinct_values;  // [aggregate][value], new to this buffer
   };
-  // By state key; bounded by kMaxBufferedGroups.
+  // By state key; bounded by kMaxBufferedGroups, with the distinct values.
   std::unordered_map<std::string, BufferedGroup> buffer_;
+  size_t buffered_distinct_values_ = 0;
   std::unique_ptr<RowBuilder> key_builder_;
   std::unique_ptr<RowBuilder> out_builder_;
 };

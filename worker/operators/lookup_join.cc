@@ -1,0 +1,129 @@
+#include "worker/operators/lookup_join.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+
+#include "worker/operators/key_encoding.h"
+
+namespace sluice {
+namespace {
+
+std::vector<std::string> SplitCsvLine(const std::string& line) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  while (true) {
+    size_t comma = line.find(',', start);
+    fields.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return fields;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Operator>> LookupJoinOperator::Create(const OperatorSetup& setup) {
+  std::unique_ptr<LookupJoinOperator> op(new LookupJoinOperator());
+  auto spec = ParseLookupJoin(setup.options, setup.input);
+  if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
+  op->spec_ = std::move(*spec);
+  op->input_ = setup.input;
+  SLUICE_ASSIGN_OR_RETURN(op->key_, CompileExpression(op->spec_.key, setup.input));
+  for (size_t i = 0; i < setup.input.size(); ++i) op->input_fields_.push_back(i);
+  for (size_t i = 0; i < op->spec_.side.size(); ++i) op->side_fields_.push_back(i);
+  op->out_builder_ = std::make_unique<RowBuilder>(op->spec_.output.size());
+  Status loaded = op->Load();
+  if (!loaded.ok()) return loaded.WithPrefix("operator '" + setup.id + "'");
+  return std::unique_ptr<Operator>(std::move(op));
+}
+
+Status LookupJoinOperator::Load() {
+  std::ifstream in(spec_.path);
+  if (!in) return Status::NotFound("cannot read the side input '" + spec_.path + "'");
+  const Schema& side = spec_.side;
+  RowBuilder builder(side.size());
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::string where = spec_.path + ":" + std::to_string(number);
+    std::vector<std::string> values = SplitCsvLine(line);
+    if (values.size() != side.size()) {
+      return Status::InvalidArgument(where + ": " + std::to_string(values.size()) + " fields, expected " +
+                                     std::to_string(side.size()) + " (" + side.ToString() + ")");
+    }
+    builder.Reset();
+    for (size_t f = 0; f < side.size(); ++f) {
+      const std::string& v = values[f];
+      if (v.empty() && side.field(f).type != FieldType::kString) {
+        builder.SetNull(f);
+        continue;
+      }
+      char* end = nullptr;
+      errno = 0;
+      switch (side.field(f).type) {
+        case FieldType::kString: builder.SetString(f, v); break;
+        case FieldType::kInt64: {
+          long long x = std::strtoll(v.c_str(), &end, 10);
+          if (errno != 0 || *end != '\0') {
+            return Status::InvalidArgument(where + ": column '" + side.field(f).name + "': '" + v + "' is not a BIGINT");
+          }
+          builder.SetInt64(f, x);
+          break;
+        }
+        case FieldType::kDouble: {
+          double x = std::strtod(v.c_str(), &end);
+          if (errno != 0 || *end != '\0') {
+            return Status::InvalidArgument(where + ": column '" + side.field(f).name + "': '" + v + "' is not a DOUBLE");
+          }
+          builder.SetDouble(f, x);
+          break;
+        }
+        case FieldType::kBool:
+          if (v != "true" && v != "false") {
+            return Status::InvalidArgument(where + ": column '" + side.field(f).name + "': '" + v + "' is not a BOOLEAN");
+          }
+          builder.SetBool(f, v == "true");
+          break;
+        default:
+          return Status::InvalidArgument("side input columns may be BIGINT, DOUBLE, BOOLEAN or STRING; '" +
+                                         side.field(f).name + "' is not");
+      }
+    }
+    RowView row = builder.Finish();
+    const size_t k = spec_.lookup_key;
+    if (row.IsNull(k)) continue;  // a NULL key matches nothing
+    if (side.field(k).type == FieldType::kString) {
+      by_string_.emplace(std::string(row.GetString(k)), CopyRow(row));
+    } else {
+      by_int_.emplace(row.GetInt64(k), CopyRow(row));
+    }
+    ++side_rows_;
+  }
+  if (in.bad()) return Status::IoError("reading the side input '" + spec_.path + "' failed");
+  return Status::Ok();
+}
+
+void LookupJoinOperator::Process(const RowView& row, Collector& out) {
+  ctx_.Reset();
+  Value key = key_->Evaluate(row, ctx_);
+  if (key.is_null) return;
+  auto emit = [&](const std::vector<uint8_t>& side_row) {
+    RowBuilder& b = *out_builder_;
+    b.Reset();
+    CopyFields(row, input_fields_, input_, 0, b);
+    CopyFields(RowView(side_row.data()), side_fields_, spec_.side, input_fields_.size(), b);
+    out.Collect(b.Finish());
+  };
+  if (key.type == FieldType::kString) {
+    string_key_.assign(key.str);
+    auto [begin, end] = by_string_.equal_range(string_key_);
+    for (auto it = begin; it != end; ++it) emit(it->second);
+  } else {
+    auto [begin, end] = by_int_.equal_range(key.i);
+    for (auto it = begin; it != end; ++it) emit(it->second);
+  }
+}
+
+}  // namespace sluice
