@@ -55,6 +55,16 @@ std::string FormatTime(int64_t epoch_ms) {
 
 nlohmann::json JobStatusJson(const proto::JobStatus& job, int64_t now_ms) {
   nlohmann::json out = JobSummaryJson(job, now_ms);
+  const auto& c = job.checkpoints();
+  out["restarts"] = job.restarts();
+  out["checkpoints"] = {{"completed", c.completed()},
+                        {"failed", c.failed()},
+                        {"last_completed_id", c.last_completed_id()},
+                        {"last_duration_ms", c.last_duration_ms()},
+                        {"last_bytes", c.last_bytes()},
+                        {"last_completed_ms", c.last_completed_ms()},
+                        {"last_path", c.last_path()},
+                        {"restored_id", c.restored_id()}};
   out["vertices"] = nlohmann::json::array();
   for (const auto& v : job.vertices()) {
     nlohmann::json vertex = {{"id", v.id()},
@@ -113,6 +123,20 @@ std::string JobStatusText(const proto::JobStatus& job, int64_t now_ms) {
   out << "  submitted " << FormatTime(job.submit_time_ms()) << "  started " << FormatTime(job.start_time_ms())
       << "  duration " << FormatDuration(DurationMs(job, now_ms)) << "\n";
   if (!job.failure().empty()) out << "  failure: " << job.failure() << "\n";
+  const auto& c = job.checkpoints();
+  if (c.completed() > 0 || c.failed() > 0 || job.restarts() > 0) {
+    out << "  checkpoints: " << c.completed() << " completed, " << c.failed() << " failed";
+    if (c.last_completed_id() > 0) {
+      out << "; latest " << c.last_completed_id() << " at " << FormatTime(c.last_completed_ms()) << " took "
+          << c.last_duration_ms() << " ms, " << c.last_bytes() << " bytes (" << c.last_path() << ")";
+    }
+    out << "\n";
+  }
+  if (job.restarts() > 0) {
+    out << "  restarts: " << job.restarts();
+    if (c.restored_id() > 0) out << " (the current attempt restored checkpoint " << c.restored_id() << ")";
+    out << "\n";
+  }
   for (const auto& v : job.vertices()) {
     out << "  vertex " << v.id() << " [" << v.operators() << "] parallelism " << v.parallelism() << "\n";
     for (const auto& s : v.subtasks()) {

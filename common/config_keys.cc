@@ -43,6 +43,16 @@ const std::vector<ConfigKey>& AllConfigKeys() {
       {"pipeline.idle-timeout", "0",
        "Job: a source subtask without rows for this long is idle and stops holding back watermarks; 0 = never.", true},
       {"state.backend", "rocksdb", "Job: where keyed state lives: rocksdb (local disk, the default) or memory.", true},
+      {"checkpoint.interval", "0", "Job: how often a checkpoint is taken; 0 = never.", true},
+      {"checkpoint.dir", "", "Job: absolute directory on storage every worker shares, for checkpoints.", true},
+      {"checkpoint.timeout", "60s", "Job: a checkpoint not complete after this long is abandoned.", true},
+      {"restart-strategy", "", "Job: none, fixed-delay or exponential-delay; unset = fixed-delay with checkpoints, else none.", true},
+      {"restart-strategy.fixed-delay.attempts", "10", "Job: restarts before the job fails.", true},
+      {"restart-strategy.fixed-delay.delay", "1s", "Job: pause before each restart.", true},
+      {"restart-strategy.exponential-delay.attempts", "10", "Job: restarts before the job fails.", true},
+      {"restart-strategy.exponential-delay.initial-backoff", "1s", "Job: pause before the first restart.", true},
+      {"restart-strategy.exponential-delay.max-backoff", "60s", "Job: the longest pause.", true},
+      {"restart-strategy.exponential-delay.backoff-multiplier", "2.0", "Job: each pause is the last one times this.", true},
       // Both daemons
       {"log.level", "info", "trace, debug, info, warn, error or off."},
   };

@@ -1,8 +1,10 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/catalog/graph_schema.h"
+#include "coordinator/checkpoint_storage.h"
 #include "coordinator/job_graph_validator.h"
 #include "coordinator/job_state.h"
 #include "coordinator/slot_assignment.h"
@@ -62,7 +64,16 @@ Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph) {
   } join_on_exit{&ended};
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status::Unavailable("the coordinator is shutting down");
+  std::map<std::string, std::string> config(graph.config().begin(), graph.config().end());
+  SLUICE_ASSIGN_OR_RETURN(CheckpointConfig checkpoint, ParseCheckpointConfig(config));
+  SLUICE_ASSIGN_OR_RETURN(RestartStrategy restart, ParseRestartStrategy(config, checkpoint.enabled()));
   auto job = std::make_unique<Job>();
+  job->checkpoint = checkpoint;
+  job->restart = restart;
+  for (const auto& v : graph.vertices()) {
+    const OperatorSignature* sig = catalog.Find(v.operators(0).type());
+    job->source_vertex.push_back(sig != nullptr && sig->role == OperatorRole::kSource);
+  }
   job->id = ids_.NextHex(16);
   job->graph = std::move(graph);
   job->submit_time_ms = clock_->NowMillis();
@@ -130,13 +141,16 @@ void Coordinator::DriveJob(Job* job) {
   }
   Status deployed = DeployAll(job, lock);
   if (!deployed.ok()) FailJob(job, deployed.message());
+  job->next_trigger_mono = clock_->MonotonicMillis() + job->checkpoint.interval_ms;
   if (job->failure.empty() && !job->cancel_requested && !stopping_) Transition(job, proto::RUNNING);
 
   while (true) {
     if (!job->failure.empty()) {
       Transition(job, proto::FAILING);
+      AbortPendingCheckpoint(job, "the job is failing");
       CancelTasksAndWait(job, lock);
-      Transition(job, proto::FAILED);
+      if (!job->cancel_requested && !stopping_ && Restart(job, lock)) continue;
+      if (job->state == proto::FAILING) Transition(job, proto::FAILED);
       break;
     }
     if (job->cancel_requested || stopping_) {
@@ -149,9 +163,182 @@ void Coordinator::DriveJob(Job* job) {
       Transition(job, proto::FINISHED);
       break;
     }
-    changed_.wait(lock);
+    if (job->checkpoint.enabled()) {
+      SendCheckpointNotifications(job, lock);
+      MaybeTriggerCheckpoint(job, lock);
+      if (!job->failure.empty() || job->cancel_requested || stopping_) continue;
+      int64_t wait = std::max<int64_t>(1, job->next_trigger_mono - clock_->MonotonicMillis());
+      if (job->pending) wait = std::min<int64_t>(wait, 100);  // to notice a timeout
+      changed_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait, 1000)));
+    } else {
+      changed_.wait(lock);
+    }
   }
   ReleaseSlots(job);
+}
+
+// The job's tasks are all cancelled. Under its restart strategy it waits,
+// then runs again on whatever slots there are, from the latest completed
+// checkpoint (or from the start without one).
+bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
+  auto delay = job->restart.DelayBefore(job->restarts + 1);
+  if (!delay) {
+    if (job->restart.kind != RestartStrategy::Kind::kNone) {
+      job->failure += " (no restart left: " + job->restart.ToString() + ", " + std::to_string(job->restarts) +
+                      " restarts so far)";
+    }
+    return false;
+  }
+  ++job->restarts;
+  log_->warn("job {}: restart {} of {} in {} ms after: {}", job->id, job->restarts, job->restart.attempts, *delay,
+             job->failure);
+  Transition(job, proto::RESTARTING);
+  ReleaseSlots(job);
+  const int64_t until = clock_->MonotonicMillis() + *delay;
+  while (!job->cancel_requested && !stopping_ && clock_->MonotonicMillis() < until) {
+    changed_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(until - clock_->MonotonicMillis(), 100)));
+  }
+  if (job->cancel_requested || stopping_) {
+    Transition(job, proto::CANCELLING);
+    Transition(job, proto::CANCELED);
+    return false;
+  }
+  job->failure.clear();
+  job->stats.set_restored_id(job->latest ? job->latest->checkpoint_id() : 0);
+  for (auto& vertex : job->subtasks) {
+    for (auto& s : vertex) s = Subtask{};
+  }
+  if (!AcquireSlots(job, lock)) return false;  // it ended the job
+  Status deployed = DeployAll(job, lock);
+  if (!deployed.ok()) {
+    FailJob(job, deployed.message());
+    return true;  // the loop fails, or restarts, it
+  }
+  job->next_trigger_mono = clock_->MonotonicMillis() + job->checkpoint.interval_ms;
+  if (job->failure.empty() && !job->cancel_requested && !stopping_) Transition(job, proto::RUNNING);
+  return true;
+}
+
+void Coordinator::MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock) {
+  const int64_t now = clock_->MonotonicMillis();
+  if (job->pending && now - job->pending->started_mono > job->checkpoint.timeout_ms) {
+    AbortPendingCheckpoint(job, "not complete within checkpoint.timeout (" +
+                                    std::to_string(job->checkpoint.timeout_ms) + " ms)");
+  }
+  if (job->state != proto::RUNNING || job->pending || now < job->next_trigger_mono) return;
+  job->next_trigger_mono = now + job->checkpoint.interval_ms;
+  // Finished tasks cannot take part (bounded inputs): no more checkpoints.
+  if (!AllSubtasks(*job, [](proto::TaskState s) { return s == proto::TASK_RUNNING; })) return;
+  auto pending = std::make_unique<Job::PendingCheckpoint>();
+  pending->id = job->next_checkpoint_id++;
+  pending->timestamp_ms = clock_->NowMillis();
+  pending->started_mono = now;
+  std::set<std::string> addresses;
+  for (size_t v = 0; v < job->subtasks.size(); ++v) {
+    if (!job->source_vertex[v]) continue;
+    for (const auto& s : job->subtasks[v]) {
+      auto w = workers_.find(s.worker_id);
+      if (w != workers_.end()) addresses.insert(w->second.info.rpc_address());
+    }
+  }
+  proto::TriggerCheckpointRequest request;
+  request.set_job_id(job->id);
+  request.set_attempt(job->attempt);
+  request.set_checkpoint_id(pending->id);
+  request.set_timestamp_ms(pending->timestamp_ms);
+  log_->debug("job {}: triggering checkpoint {}", job->id, pending->id);
+  job->pending = std::move(pending);
+  lock.unlock();
+  for (const auto& address : addresses) {
+    Status s = gateway_->TriggerCheckpoint(address, request);
+    if (!s.ok()) log_->warn("job {}: checkpoint {}: {}", job->id, request.checkpoint_id(), s.message());
+  }
+  lock.lock();
+}
+
+void Coordinator::AbortPendingCheckpoint(Job* job, const std::string& why) {
+  if (!job->pending) return;
+  log_->warn("job {}: checkpoint {} failed: {}", job->id, job->pending->id, why);
+  job->stats.set_failed(job->stats.failed() + 1);
+  RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, job->pending->id));
+  job->pending.reset();
+}
+
+void Coordinator::AcknowledgeCheckpoint(const proto::CheckpointAck& ack) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(ack.task().job_id());
+  if (it == jobs_.end()) return;
+  Job* job = it->second.get();
+  if (ack.task().attempt() != job->attempt || !job->pending || job->pending->id != ack.checkpoint_id()) return;
+  if (!ack.decline_reason().empty()) {
+    AbortPendingCheckpoint(job, ack.decline_reason());
+    return;
+  }
+  int v = -1;
+  for (int i = 0; i < job->graph.vertices_size(); ++i) {
+    if (job->graph.vertices(i).id() == ack.task().vertex_id()) v = i;
+  }
+  if (v < 0 || ack.task().subtask() < 0 || ack.task().subtask() >= job->graph.vertices(v).parallelism()) return;
+  job->pending->acks[{v, ack.task().subtask()}] = ack.snapshot();
+  size_t expected = 0;
+  for (const auto& vertex : job->subtasks) expected += vertex.size();
+  if (job->pending->acks.size() == expected) CompleteCheckpoint(job);
+}
+
+// Every subtask has stored its part: the checkpoint's metadata makes it
+// complete; the one before is removed; workers are told so sinks publish.
+void Coordinator::CompleteCheckpoint(Job* job) {
+  auto& pending = *job->pending;
+  proto::CheckpointMetadata metadata;
+  metadata.set_job_id(job->id);
+  metadata.set_checkpoint_id(pending.id);
+  metadata.set_timestamp_ms(pending.timestamp_ms);
+  *metadata.mutable_graph() = job->graph;
+  int64_t bytes = 0;
+  for (auto& [key, snapshot] : pending.acks) {
+    for (const auto& o : snapshot.operators()) bytes += o.bytes();
+    *metadata.add_tasks() = std::move(snapshot);
+  }
+  const std::string dir = CheckpointDirectory(job->checkpoint.dir, job->id, pending.id);
+  Status written = WriteCheckpointMetadata(dir, metadata);
+  if (!written.ok()) {
+    AbortPendingCheckpoint(job, written.message());
+    return;
+  }
+  if (job->latest) RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, job->latest->checkpoint_id()));
+  const int64_t duration = clock_->MonotonicMillis() - pending.started_mono;
+  log_->info("job {}: checkpoint {} complete in {} ms ({} bytes)", job->id, pending.id, duration, bytes);
+  auto& stats = job->stats;
+  stats.set_completed(stats.completed() + 1);
+  stats.set_last_completed_id(pending.id);
+  stats.set_last_duration_ms(duration);
+  stats.set_last_bytes(bytes);
+  stats.set_last_completed_ms(clock_->NowMillis());
+  stats.set_last_path(dir);
+  job->latest = std::make_unique<proto::CheckpointMetadata>(std::move(metadata));
+  job->notify_id = pending.id;
+  job->pending.reset();
+  changed_.notify_all();
+}
+
+void Coordinator::SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock) {
+  if (job->notify_id <= job->notified_id) return;
+  job->notified_id = job->notify_id;
+  proto::NotifyCheckpointCompleteRequest request;
+  request.set_job_id(job->id);
+  request.set_attempt(job->attempt);
+  request.set_checkpoint_id(job->notified_id);
+  std::set<std::string> addresses;
+  for (const auto& worker_id : job->slot_workers) {
+    auto w = workers_.find(worker_id);
+    if (w != workers_.end()) addresses.insert(w->second.info.rpc_address());
+  }
+  lock.unlock();
+  for (const auto& address : addresses) {
+    Status s = gateway_->NotifyCheckpointComplete(address, request);
+    if (!s.ok()) log_->warn("job {}: checkpoint {} notification: {}", job->id, request.checkpoint_id(), s.message());
+  }
+  lock.lock();
 }
 
 bool Coordinator::AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock) {
@@ -218,6 +405,17 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
       d.request.set_max_parallelism(job->graph.max_parallelism());
       *d.request.mutable_job_config() = job->graph.config();
       d.request.set_job_name(job->graph.name());
+      if (job->latest) {
+        // Every subtask's snapshots of this vertex: each keeps the key
+        // groups it owns. A source gets its own subtask's position.
+        proto::TaskRestore* restore = d.request.mutable_restore();
+        restore->set_checkpoint_id(job->latest->checkpoint_id());
+        for (const auto& t : job->latest->tasks()) {
+          if (t.vertex_id() != vertex.id()) continue;
+          for (const auto& o : t.operators()) *restore->add_files() = o;
+          if (t.subtask() == i) restore->set_source_position(t.source_position());
+        }
+      }
       // Outputs, numbered in edge order; inputs name the producer's number.
       for (const auto& e : graph.edges()) {
         if (e.source() != vertex.id()) continue;
@@ -386,6 +584,8 @@ proto::JobStatus Coordinator::StatusOf(const Job& job, bool with_vertices) const
   st.set_start_time_ms(job.start_time_ms);
   st.set_end_time_ms(job.end_time_ms);
   st.set_failure(job.failure);
+  *st.mutable_checkpoints() = job.stats;
+  st.set_restarts(job.restarts);
   if (!with_vertices) return st;
   for (int v = 0; v < job.graph.vertices_size(); ++v) {
     const auto& vertex = job.graph.vertices(v);

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/logging.h"
+#include "coordinator/checkpoint_policy.h"
 #include "coordinator/task_gateway.h"
 #include "proto/cluster_service.pb.h"
 #include "proto/job_service.pb.h"
@@ -57,6 +58,8 @@ class Coordinator {
   // The worker's heartbeat stream broke.
   void OnHeartbeatStreamClosed(const std::string& worker_id);
   Status UpdateTaskState(const proto::TaskStateUpdate& update);
+  // A subtask stored (or declined) its part of a checkpoint.
+  void AcknowledgeCheckpoint(const proto::CheckpointAck& ack);
 
   // Checks heartbeat deadlines once (the monitor thread calls it periodically;
   // tests call it after moving the clock).
@@ -86,9 +89,32 @@ class Coordinator {
     std::vector<std::string> slot_workers;  // slot i -> worker id
     std::vector<std::vector<Subtask>> subtasks;  // [vertex][subtask]
     std::thread driver;
+
+    CheckpointConfig checkpoint;
+    RestartStrategy restart;
+    int restarts = 0;
+    std::vector<bool> source_vertex;  // [vertex]: its chain starts with a source
+    int64_t next_checkpoint_id = 1;
+    int64_t next_trigger_mono = 0;
+    struct PendingCheckpoint {
+      int64_t id = 0;
+      int64_t timestamp_ms = 0;
+      int64_t started_mono = 0;
+      std::map<std::pair<int, int>, proto::TaskSnapshot> acks;  // (vertex, subtask)
+    };
+    std::unique_ptr<PendingCheckpoint> pending;
+    std::unique_ptr<proto::CheckpointMetadata> latest;  // the last completed checkpoint
+    int64_t notify_id = 0, notified_id = 0;             // completions to tell the workers
+    proto::CheckpointStats stats;
   };
 
   void DriveJob(Job* job);
+  // After a failure: restart under the job's strategy, or false to fail it.
+  bool Restart(Job* job, std::unique_lock<std::mutex>& lock);
+  void MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock);
+  void SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock);
+  void CompleteCheckpoint(Job* job);
+  void AbortPendingCheckpoint(Job* job, const std::string& why);
   // Each step runs with mu_ held (unique_lock passed in) and may release it
   // around RPCs.
   bool AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock);

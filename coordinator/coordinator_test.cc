@@ -34,6 +34,12 @@ class FakeGateway final : public TaskGateway {
     deployed.push_back({address, request});
     return Status::Ok();
   }
+  Status TriggerCheckpoint(const std::string&, const proto::TriggerCheckpointRequest&) override {
+    return Status::Ok();
+  }
+  Status NotifyCheckpointComplete(const std::string&, const proto::NotifyCheckpointCompleteRequest&) override {
+    return Status::Ok();
+  }
   Status CancelJobTasks(const std::string& address, const std::string& job_id) override {
     std::vector<proto::DeployTaskRequest> to_cancel;
     {

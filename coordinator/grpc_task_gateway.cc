@@ -33,4 +33,23 @@ Status GrpcTaskGateway::CancelJobTasks(const std::string& address, const std::st
   return FromGrpcStatus(stub->CancelTask(&ctx, request, &response), "cancel on worker at " + address);
 }
 
+Status GrpcTaskGateway::TriggerCheckpoint(const std::string& address, const proto::TriggerCheckpointRequest& request) {
+  auto stub = proto::TaskService::NewStub(ChannelFor(address));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call_timeout_ms_));
+  proto::TriggerCheckpointResponse response;
+  return FromGrpcStatus(stub->TriggerCheckpoint(&ctx, request, &response),
+                        "triggering a checkpoint on worker at " + address);
+}
+
+Status GrpcTaskGateway::NotifyCheckpointComplete(const std::string& address,
+                                                 const proto::NotifyCheckpointCompleteRequest& request) {
+  auto stub = proto::TaskService::NewStub(ChannelFor(address));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call_timeout_ms_));
+  proto::NotifyCheckpointCompleteResponse response;
+  return FromGrpcStatus(stub->NotifyCheckpointComplete(&ctx, request, &response),
+                        "notifying a checkpoint on worker at " + address);
+}
+
 }  // namespace sluice

@@ -24,7 +24,7 @@ Status CheckTransition(JobState from, JobState to) {
       break;
     case proto::RESTARTING:
       allowed = to == proto::CREATED || to == proto::RUNNING || to == proto::CANCELLING ||
-                to == proto::FAILED;
+                to == proto::FAILED || to == proto::CANCELED || to == proto::FAILING;
       break;
     case proto::CANCELLING:
       allowed = to == proto::CANCELED;

@@ -71,4 +71,10 @@ grpc::Status ClusterServiceImpl::UpdateTaskState(grpc::ServerContext*, const pro
   return ToGrpcStatus(coordinator_->UpdateTaskState(*request));
 }
 
+grpc::Status ClusterServiceImpl::AcknowledgeCheckpoint(grpc::ServerContext*, const proto::CheckpointAck* request,
+                                                       proto::CheckpointAckResponse*) {
+  coordinator_->AcknowledgeCheckpoint(*request);
+  return grpc::Status::OK;
+}
+
 }  // namespace sluice

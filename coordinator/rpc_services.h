@@ -30,6 +30,8 @@ class ClusterServiceImpl final : public proto::ClusterService::Service {
   grpc::Status Heartbeats(grpc::ServerContext*, grpc::ServerReader<proto::Heartbeat>*, proto::HeartbeatEnd*) override;
   grpc::Status UpdateTaskState(grpc::ServerContext*, const proto::TaskStateUpdate*,
                                proto::TaskStateUpdateResponse*) override;
+  grpc::Status AcknowledgeCheckpoint(grpc::ServerContext*, const proto::CheckpointAck*,
+                                     proto::CheckpointAckResponse*) override;
 
  private:
   Coordinator* coordinator_;

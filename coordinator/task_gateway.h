@@ -15,6 +15,10 @@ class TaskGateway {
   virtual Status DeployTask(const std::string& worker_rpc_address,
                             const proto::DeployTaskRequest& request) = 0;
   virtual Status CancelJobTasks(const std::string& worker_rpc_address, const std::string& job_id) = 0;
+  virtual Status TriggerCheckpoint(const std::string& worker_rpc_address,
+                                   const proto::TriggerCheckpointRequest& request) = 0;
+  virtual Status NotifyCheckpointComplete(const std::string& worker_rpc_address,
+                                          const proto::NotifyCheckpointCompleteRequest& request) = 0;
 };
 
 }  // namespace sluice

@@ -139,6 +139,18 @@ void CoordinatorLink::ReportTaskState(const proto::TaskId& task, proto::TaskStat
   cv_.notify_all();
 }
 
+void CoordinatorLink::AcknowledgeCheckpoint(proto::CheckpointAck ack) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (worker_id_.empty()) return;
+  ack.set_worker_id(worker_id_);
+  QueuedUpdate queued;
+  queued.seq = next_update_seq_++;
+  queued.is_ack = true;
+  queued.ack = std::move(ack);
+  updates_.push_back(std::move(queued));
+  cv_.notify_all();
+}
+
 void CoordinatorLink::RunUpdateSender() {
   auto stub = proto::ClusterService::NewStub(channel_);
   std::unique_lock<std::mutex> lock(mu_);
@@ -146,12 +158,20 @@ void CoordinatorLink::RunUpdateSender() {
     cv_.wait(lock, [this] { return stopping_ || !updates_.empty(); });
     if (updates_.empty()) return;  // stopping with nothing left to say
     const uint64_t seq = updates_.front().seq;
+    const bool is_ack = updates_.front().is_ack;
     proto::TaskStateUpdate update = updates_.front().update;
+    proto::CheckpointAck ack = updates_.front().ack;
     lock.unlock();
     grpc::ClientContext ctx;
     ctx.set_deadline(Deadline(5000));
-    proto::TaskStateUpdateResponse response;
-    grpc::Status s = stub->UpdateTaskState(&ctx, update, &response);
+    grpc::Status s;
+    if (is_ack) {
+      proto::CheckpointAckResponse response;
+      s = stub->AcknowledgeCheckpoint(&ctx, ack, &response);
+    } else {
+      proto::TaskStateUpdateResponse response;
+      s = stub->UpdateTaskState(&ctx, update, &response);
+    }
     lock.lock();
     bool still_queued = !updates_.empty() && updates_.front().seq == seq;
     bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -162,7 +182,7 @@ void CoordinatorLink::RunUpdateSender() {
       cv_.wait_for(lock, std::chrono::milliseconds(100));
       continue;
     }
-    if (!s.ok()) log_->warn("task state update rejected: {}", s.error_message());
+    if (!s.ok()) log_->warn("{} rejected: {}", is_ack ? "checkpoint acknowledgement" : "task state update", s.error_message());
     if (still_queued) updates_.pop_front();
   }
 }

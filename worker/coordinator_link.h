@@ -48,6 +48,8 @@ class CoordinatorLink {
   // Queues a task state change for the coordinator (called from task threads).
   void ReportTaskState(const proto::TaskId& task, proto::TaskState state, const std::string& failure,
                        const proto::TaskMetrics& metrics);
+  // Queues a checkpoint acknowledgement, sent in order with the updates.
+  void AcknowledgeCheckpoint(proto::CheckpointAck ack);
 
  private:
   void RunSession();          // register, then heartbeat until the stream ends
@@ -71,6 +73,8 @@ class CoordinatorLink {
   struct QueuedUpdate {
     uint64_t seq;
     proto::TaskStateUpdate update;
+    bool is_ack = false;
+    proto::CheckpointAck ack;
   };
   std::deque<QueuedUpdate> updates_;
   uint64_t next_update_seq_ = 0;

@@ -99,6 +99,9 @@ int main(int argc, char** argv) {
   // stops.
   const std::string state_dir = config->GetString("state.dir") + "/worker-" + std::to_string(::getpid());
   executor.set_state_dir(state_dir);
+  executor.set_checkpoint_listener([&link](const proto::CheckpointAck& ack) {
+    if (link) link->AcknowledgeCheckpoint(ack);
+  });
   TaskServiceImpl task_service(&executor);
 
   grpc::ServerBuilder builder;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <deque>
 #include <map>
 
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "worker/network/data_plane.h"
 #include "worker/network/record_span.h"
 #include "worker/state/state_backend.h"
+#include "worker/state/state_snapshot.h"
 
 namespace sluice {
 namespace {
@@ -165,6 +167,17 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     return Status::InvalidArgument("state.backend: '" + state.kind + "' is not a backend (rocksdb or memory)");
   }
   const int max_parallelism = request.max_parallelism() > 0 ? request.max_parallelism() : 128;
+  int64_t checkpoint_interval_ms = 0;
+  auto interval = request.job_config().find("checkpoint.interval");
+  if (interval != request.job_config().end()) {
+    auto ms = ParseDurationMs(interval->second);
+    if (!ms.ok() || *ms < 0) {
+      return Status::InvalidArgument("checkpoint.interval: '" + interval->second + "' is not a duration");
+    }
+    checkpoint_interval_ms = *ms;
+  }
+  auto dir = request.job_config().find("checkpoint.dir");
+  if (dir != request.job_config().end()) checkpoint_dir_ = dir->second;
   std::filesystem::path base = state_dir.empty()
                                    ? std::filesystem::temp_directory_path() / ("sluice-state-" + std::to_string(::getpid()))
                                    : std::filesystem::path(state_dir);
@@ -187,9 +200,13 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     setup.parallelism = vertex.parallelism();
     setup.max_parallelism = max_parallelism;
     setup.key_groups = KeyGroupRangeForOperator(id_.subtask(), max_parallelism, vertex.parallelism());
+    key_groups_ = setup.key_groups;
     StateBackendOptions options = state;
     options.directory = (base / (id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + op.id())).string();
     setup.open_state = [options] { return OpenStateBackend(options); };
+    setup.checkpointing = checkpoint_interval_ms > 0;
+    setup.attempt = id_.attempt();
+    setup.restored_checkpoint = request.restore().checkpoint_id();
     setup.log = log_;
     input = setup.output;
     setups.push_back(std::move(setup));
@@ -205,7 +222,9 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     auto op = registry.CreateOperator(setups[i]);
     if (!op.ok()) return op.status();
     operators_.push_back(std::move(*op));
+    operator_ids_.push_back(setups[i].id);
   }
+  if (request.has_restore()) SLUICE_RETURN_IF_ERROR(Restore(request.restore()));
 
   // Output edges: one partition each, registered so consumers can find it.
   for (int k = 0; k < request.outputs_size(); ++k) {
@@ -411,6 +430,8 @@ Status Task::RunSource() {
   bool idle = false;
   while (!done) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
+    SLUICE_RETURN_IF_ERROR(MaybeStartCheckpoint());
+    DeliverCheckpointNotifications();
     SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, kBatchRows, &done));
     SLUICE_RETURN_IF_ERROR(CheckFailures());
     // A source with nothing to emit for the idle timeout declares itself
@@ -466,6 +487,7 @@ Status Task::RunInputs() {
     RecordSpanReader reader{kMaxRecordBytes};
     bool ended = false;
     bool idle = false;
+    bool blocked = false;  // delivered the barrier being aligned
     int64_t watermark = INT64_MIN;
   };
   std::vector<std::vector<ChannelState>> channels;
@@ -476,28 +498,67 @@ Status Task::RunInputs() {
   }
   int64_t watermark = INT64_MIN;
   bool idle = false;  // every open channel is idle, and consumers were told
-  std::map<int64_t, size_t> barriers;  // checkpoint id -> channels that delivered it
+  // Aligned checkpoints: once a channel delivers barrier N, what follows on
+  // it is held back (its buffers keep their credit, so its sender stops)
+  // until every open channel has delivered N; then the task snapshots,
+  // passes the barrier on, and replays what it held back.
+  int64_t aligning = 0;          // the barrier being aligned, 0 = none
+  Event aligning_barrier;
+  size_t barriers_seen = 0;
+  struct Held {
+    size_t gate;
+    int channel;
+    BufferOrEvent entry;
+  };
+  std::deque<Held> held, replay;
   size_t next_gate = 0;
 
-  while (open_channels > 0) {
+  auto complete_alignment = [&]() -> Status {
+    SLUICE_RETURN_IF_ERROR(SnapshotAndAcknowledge(aligning_barrier.checkpoint_id));
+    for (auto& w : writers_) w->BroadcastEvent(aligning_barrier);
+    aligning = 0;
+    barriers_seen = 0;
+    for (auto& gate : channels) {
+      for (auto& c : gate) c.blocked = false;
+    }
+    while (!held.empty()) {
+      replay.push_back(std::move(held.front()));
+      held.pop_front();
+    }
+    return Status::Ok();
+  };
+
+  while (open_channels > 0 || !replay.empty()) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
     SLUICE_RETURN_IF_ERROR(CheckFailures());
+    DeliverCheckpointNotifications();
     BufferOrEvent entry;
     int ch = -1;
     size_t g = 0;
     bool got = false;
+    if (!replay.empty()) {
+      g = replay.front().gate;
+      ch = replay.front().channel;
+      entry = std::move(replay.front().entry);
+      replay.pop_front();
+      got = true;
+    }
     for (size_t k = 0; k < gates_.size() && !got; ++k) {
       g = (next_gate + k) % gates_.size();
       got = gates_[g]->PollNext(&entry, &ch);
     }
-    next_gate = (g + 1) % gates_.size();
     if (!got) {
       int64_t wait = flush_timeout_ms_ > 0 ? std::max<int64_t>(1, flush_timeout_ms_ - (NowMs() - last_flush_ms_)) : 50;
       wakeup_.Wait(std::min<int64_t>(wait, 10));  // also the processing-time tick
       MaybeFlush(false);
       continue;
     }
+    next_gate = (g + 1) % gates_.size();
     ChannelState& state = channels[g][ch];
+    if (state.blocked) {
+      held.push_back({g, ch, std::move(entry)});
+      continue;
+    }
     // Rows on an idle channel make it active again (they may come just
     // before the producer's "active"); its watermarks alone do not, as in
     // Flink, so a source creeping forward without rows stays idle.
@@ -524,17 +585,21 @@ Status Task::RunInputs() {
         state.ended = true;
         --open_channels;
         gates_[g]->channel(ch).Close();
+        // A channel that ends no longer owes the barrier.
+        if (aligning != 0 && barriers_seen == open_channels) SLUICE_RETURN_IF_ERROR(complete_alignment());
       } else if (e.type == EventType::kWatermark) {
         state.watermark = std::max(state.watermark, e.watermark_ms);
       } else if (e.type == EventType::kWatermarkStatus) {
         state.idle = e.idle;
       } else if (e.type == EventType::kCheckpointBarrier) {
-        // Without checkpoints yet, a barrier is passed on once every open
-        // channel has delivered it.
-        if (++barriers[e.checkpoint_id] == open_channels) {
-          barriers.erase(e.checkpoint_id);
-          for (auto& w : writers_) w->BroadcastEvent(e);
+        if (aligning != 0 && e.checkpoint_id != aligning) {
+          return Status::Internal(gates_[g]->channel(ch).description() + ": barrier " +
+                                  std::to_string(e.checkpoint_id) + " while aligning " + std::to_string(aligning));
         }
+        aligning = e.checkpoint_id;
+        aligning_barrier = e;
+        state.blocked = true;
+        if (++barriers_seen == open_channels) SLUICE_RETURN_IF_ERROR(complete_alignment());
       }
       // The task's watermark is the minimum over channels open and active.
       if (e.type != EventType::kCheckpointBarrier) {
@@ -566,6 +631,121 @@ Status Task::RunInputs() {
     MaybeFlush(false);
   }
   return FinishChain();
+}
+
+// ---- checkpoints ----
+
+// Each operator takes, from the snapshots of every subtask of its vertex,
+// the entries of the key groups this subtask owns; a source goes back to
+// its position.
+Status Task::Restore(const proto::TaskRestore& restore) {
+  const KeyGroupRange range = key_groups_;
+  for (size_t i = 0; i < operators_.size(); ++i) {
+    KeyedStateBackend* state = operators_[i]->keyed_state();
+    bool any = false;
+    for (const auto& file : restore.files()) {
+      if (file.operator_id() != operator_ids_[i]) continue;
+      if (state == nullptr) {
+        return Status::FailedPrecondition("checkpoint " + std::to_string(restore.checkpoint_id()) +
+                                          " has keyed state for operator '" + operator_ids_[i] + "', which keeps none");
+      }
+      auto restored = RestoreStateSnapshot(file.file(), range.start, range.end, *state);
+      if (!restored.ok()) {
+        return restored.status().WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id()));
+      }
+      any = true;
+    }
+    if (any) operators_[i]->AfterRestore();
+  }
+  if (source_ && !restore.source_position().empty()) {
+    SLUICE_RETURN_IF_ERROR(source_->RestorePosition(restore.source_position())
+                               .WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id())));
+  }
+  started_checkpoint_ = restore.checkpoint_id();
+  notified_checkpoint_ = restore.checkpoint_id();
+  return Status::Ok();
+}
+
+void Task::TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms) {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  if (checkpoint_id > requested_checkpoint_) {
+    requested_checkpoint_ = checkpoint_id;
+    requested_timestamp_ms_ = timestamp_ms;
+  }
+  wakeup_.Signal();
+}
+
+void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  completed_checkpoint_ = std::max(completed_checkpoint_, checkpoint_id);
+  wakeup_.Signal();
+}
+
+void Task::DeliverCheckpointNotifications() {
+  int64_t completed;
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    completed = completed_checkpoint_;
+  }
+  if (completed <= notified_checkpoint_) return;
+  notified_checkpoint_ = completed;
+  for (auto& op : operators_) {
+    Status s = op->NotifyCheckpointComplete(completed);
+    if (!s.ok()) log_->warn("{}: committing checkpoint {}: {}", Name(), completed, s.message());
+  }
+}
+
+// The source side of a checkpoint: between two batches, so the position
+// snapshotted is exactly where the barrier goes into the stream.
+Status Task::MaybeStartCheckpoint() {
+  int64_t id, timestamp;
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    if (requested_checkpoint_ <= started_checkpoint_) return Status::Ok();
+    id = requested_checkpoint_;
+    timestamp = requested_timestamp_ms_;
+  }
+  started_checkpoint_ = id;
+  SLUICE_RETURN_IF_ERROR(SnapshotAndAcknowledge(id));
+  for (auto& w : writers_) w->BroadcastEvent(Event::Barrier(id, timestamp));
+  return Status::Ok();
+}
+
+Status Task::SnapshotAndAcknowledge(int64_t checkpoint_id) {
+  proto::CheckpointAck ack;
+  *ack.mutable_task() = id_;
+  ack.set_checkpoint_id(checkpoint_id);
+  proto::TaskSnapshot* snapshot = ack.mutable_snapshot();
+  snapshot->set_vertex_id(id_.vertex_id());
+  snapshot->set_subtask(id_.subtask());
+  Status status = TakeSnapshot(checkpoint_id, snapshot);
+  if (!status.ok()) {
+    // A checkpoint that cannot be stored is declined, not the task failed:
+    // the job goes on, and the next checkpoint may succeed.
+    log_->warn("{}: checkpoint {} declined: {}", Name(), checkpoint_id, status.message());
+    ack.clear_snapshot();
+    ack.set_decline_reason(Name() + ": " + status.message());
+  }
+  if (checkpoint_listener_) checkpoint_listener_(ack);
+  return Status::Ok();
+}
+
+Status Task::TakeSnapshot(int64_t checkpoint_id, proto::TaskSnapshot* snapshot) {
+  if (source_) snapshot->set_source_position(source_->SnapshotPosition());
+  const std::string dir = checkpoint_dir_ + "/" + id_.job_id() + "/chk-" + std::to_string(checkpoint_id) + "/";
+  for (size_t i = 0; i < operators_.size(); ++i) {
+    SLUICE_RETURN_IF_ERROR(operators_[i]->PrepareSnapshot(checkpoint_id, *outputs_[i]));
+    KeyedStateBackend* state = operators_[i]->keyed_state();
+    if (state == nullptr) continue;
+    std::string file =
+        dir + id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + operator_ids_[i] + ".state";
+    SLUICE_ASSIGN_OR_RETURN(SnapshotResult written, WriteStateSnapshot(*state, file));
+    auto* o = snapshot->add_operators();
+    o->set_operator_id(operator_ids_[i]);
+    o->set_file(file);
+    o->set_bytes(written.bytes);
+  }
+  return Status::Ok();
 }
 
 }  // namespace sluice

@@ -8,11 +8,13 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/logging.h"
+#include "proto/cluster_service.pb.h"
 #include "proto/task_service.pb.h"
 #include "worker/network/input_gate.h"
 #include "worker/operators/operator.h"
@@ -53,6 +55,16 @@ class Task {
   void Start();
   // Asks the task to stop; returns at once.
   void Cancel();
+
+  // Checkpoints, from any thread. A source task snapshots and sends barrier
+  // `checkpoint_id` between two batches; other tasks act on the barriers
+  // that reach them. The listener gets every acknowledgement (or decline),
+  // from the task's thread.
+  using CheckpointListener = std::function<void(const proto::CheckpointAck&)>;
+  void set_checkpoint_listener(CheckpointListener listener) { checkpoint_listener_ = std::move(listener); }
+  bool is_source() const { return source_ != nullptr; }
+  void TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms);
+  void NotifyCheckpointComplete(int64_t checkpoint_id);
   void Join();
 
   const proto::TaskId& id() const { return id_; }
@@ -72,6 +84,11 @@ class Task {
   Status CheckFailures() const;
   void MaybeFlush(bool force);
   Status FinishChain();
+  Status Restore(const proto::TaskRestore& restore);
+  Status MaybeStartCheckpoint();
+  Status SnapshotAndAcknowledge(int64_t checkpoint_id);
+  Status TakeSnapshot(int64_t checkpoint_id, proto::TaskSnapshot* snapshot);
+  void DeliverCheckpointNotifications();
   void Report(proto::TaskState state, const std::string& failure = "");
   std::string Name() const;
 
@@ -87,6 +104,7 @@ class Task {
 
   std::unique_ptr<SourceOperator> source_;
   std::vector<std::unique_ptr<Operator>> operators_;
+  std::vector<std::string> operator_ids_;  // of operators_
   std::vector<std::unique_ptr<Collector>> collectors_;
   std::vector<Collector*> outputs_;  // operator i emits into outputs_[i]
   Collector* head_ = nullptr;        // where input rows enter the chain
@@ -102,6 +120,16 @@ class Task {
   std::atomic<bool> done_{false};
   std::atomic<proto::TaskState> state_{proto::DEPLOYING};
   std::thread thread_;
+
+  std::string checkpoint_dir_;
+  KeyGroupRange key_groups_;
+  CheckpointListener checkpoint_listener_;
+  std::mutex checkpoint_mu_;
+  int64_t requested_checkpoint_ = 0;  // guarded by checkpoint_mu_
+  int64_t requested_timestamp_ms_ = 0;
+  int64_t completed_checkpoint_ = 0;
+  int64_t started_checkpoint_ = 0;    // task thread only
+  int64_t notified_checkpoint_ = 0;
 };
 
 }  // namespace sluice

@@ -47,10 +47,32 @@ Status TaskExecutor::Deploy(const proto::DeployTaskRequest& request) {
   if (!task.ok()) return task.status();
   log_->info("deploying job {} vertex '{}' subtask {}/{} (attempt {})", id.job_id(), id.vertex_id(),
              id.subtask(), request.vertex().parallelism(), id.attempt());
+  (*task)->set_checkpoint_listener(checkpoint_listener_);
   std::lock_guard<std::mutex> lock(mu_);
   (*task)->Start();
   tasks_.push_back(std::move(*task));
   return Status::Ok();
+}
+
+int TaskExecutor::TriggerCheckpoint(const std::string& job_id, int64_t attempt, int64_t checkpoint_id,
+                                    int64_t timestamp_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (auto& t : tasks_) {
+    if (t->id().job_id() != job_id || t->id().attempt() != attempt || t->done() || !t->is_source()) continue;
+    t->TriggerCheckpoint(checkpoint_id, timestamp_ms);
+    ++n;
+  }
+  return n;
+}
+
+void TaskExecutor::NotifyCheckpointComplete(const std::string& job_id, int64_t attempt, int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& t : tasks_) {
+    if (t->id().job_id() == job_id && t->id().attempt() == attempt && !t->done()) {
+      t->NotifyCheckpointComplete(checkpoint_id);
+    }
+  }
 }
 
 int TaskExecutor::CancelJob(const std::string& job_id) {

@@ -32,6 +32,12 @@ class TaskExecutor {
   void CancelAll();
   // Where tasks keep their RocksDB working state (state.dir); before any Deploy.
   void set_state_dir(std::string dir) { state_dir_ = std::move(dir); }
+  // Where tasks send checkpoint acknowledgements; before any Deploy.
+  void set_checkpoint_listener(Task::CheckpointListener listener) { checkpoint_listener_ = std::move(listener); }
+  // Starts checkpoint `checkpoint_id` at the job's source tasks here (of
+  // that attempt); returns how many took it.
+  int TriggerCheckpoint(const std::string& job_id, int64_t attempt, int64_t checkpoint_id, int64_t timestamp_ms);
+  void NotifyCheckpointComplete(const std::string& job_id, int64_t attempt, int64_t checkpoint_id);
 
   // A report of every live task, and joins tasks that have ended.
   std::vector<proto::TaskReport> Reports();
@@ -53,6 +59,7 @@ class TaskExecutor {
   Task::StateListener listener_;
   Logger log_;
   std::string state_dir_;
+  Task::CheckpointListener checkpoint_listener_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Task>> tasks_;
 };

@@ -15,4 +15,18 @@ grpc::Status TaskServiceImpl::CancelTask(grpc::ServerContext*, const proto::Canc
   return grpc::Status::OK;
 }
 
+grpc::Status TaskServiceImpl::TriggerCheckpoint(grpc::ServerContext*, const proto::TriggerCheckpointRequest* request,
+                                                proto::TriggerCheckpointResponse* response) {
+  response->set_sources(executor_->TriggerCheckpoint(request->job_id(), request->attempt(), request->checkpoint_id(),
+                                                     request->timestamp_ms()));
+  return grpc::Status::OK;
+}
+
+grpc::Status TaskServiceImpl::NotifyCheckpointComplete(grpc::ServerContext*,
+                                                       const proto::NotifyCheckpointCompleteRequest* request,
+                                                       proto::NotifyCheckpointCompleteResponse*) {
+  executor_->NotifyCheckpointComplete(request->job_id(), request->attempt(), request->checkpoint_id());
+  return grpc::Status::OK;
+}
+
 }  // namespace sluice

@@ -11,6 +11,10 @@ class TaskServiceImpl final : public proto::TaskService::Service {
   explicit TaskServiceImpl(TaskExecutor* executor) : executor_(executor) {}
   grpc::Status DeployTask(grpc::ServerContext*, const proto::DeployTaskRequest*, proto::DeployTaskResponse*) override;
   grpc::Status CancelTask(grpc::ServerContext*, const proto::CancelTaskRequest*, proto::CancelTaskResponse*) override;
+  grpc::Status TriggerCheckpoint(grpc::ServerContext*, const proto::TriggerCheckpointRequest*,
+                                 proto::TriggerCheckpointResponse*) override;
+  grpc::Status NotifyCheckpointComplete(grpc::ServerContext*, const proto::NotifyCheckpointCompleteRequest*,
+                                        proto::NotifyCheckpointCompleteResponse*) override;
 
  private:
   TaskExecutor* executor_;

@@ -14,7 +14,8 @@ std::vector<nlohmann::json> ReadJsonRows(const std::string& dir) {
   std::vector<nlohmann::json> rows;
   if (!std::filesystem::exists(dir)) return rows;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
+    // Hidden files are a sink's staged, unpublished output.
+    if (!entry.is_regular_file() || entry.path().filename().string()[0] == '.') continue;
     std::ifstream in(entry.path());
     for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
   }

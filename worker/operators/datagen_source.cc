@@ -33,6 +33,19 @@ DatagenSource::DatagenSource(int64_t events, int64_t keys, double rate, int64_t 
       next_id_(subtask),
       builder_(DatagenSchema().size()) {}
 
+// A position is the next row id, as SnapshotPosition wrote it; it must
+// belong to this subtask (same parallelism as when it was taken).
+Status DatagenSource::RestorePosition(std::string_view position) {
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(position.data(), position.data() + position.size(), id);
+  if (ec != std::errc() || end != position.data() + position.size() || id < 0 ||
+      id % parallelism_ != next_id_ % parallelism_) {
+    return Status::InvalidArgument("datagen source: position '" + std::string(position) + "' is not one of this subtask");
+  }
+  next_id_ = id;
+  return Status::Ok();
+}
+
 Status DatagenSource::Open() {
   start_ms_ = MonotonicMs();
   return Status::Ok();

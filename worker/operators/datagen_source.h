@@ -17,6 +17,8 @@ class DatagenSource final : public SourceOperator {
 
   // The id this subtask emits next: its read position.
   int64_t next_id() const { return next_id_; }
+  std::string SnapshotPosition() const override { return std::to_string(next_id_); }
+  Status RestorePosition(std::string_view position) override;
   // Rows of a subtask are in event-time order: its last row's time.
   int64_t CurrentWatermark() const override { return emitted_ == 0 ? INT64_MIN : base_time_ + next_id_ - parallelism_; }
 

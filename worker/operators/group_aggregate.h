@@ -48,6 +48,12 @@ class GroupAggregateOperator final : public Operator {
   Status Finish(Collector& out) override;
   KeyedStateBackend* keyed_state() override { return state_.get(); }
   uint64_t buffered_entries() const override { return groups_.size() + buffered_values_.size(); }
+  // The buffer is flushed (its updates emitted) before the barrier, as
+  // Flink's mini-batch bundles are.
+  Status PrepareSnapshot(int64_t, Collector& out) override {
+    Flush(out);
+    return failure();
+  }
 
   // Entries in the state backend (results, distinct values, extremes).
   uint64_t state_entries() const { return state_->ApproximateEntries(); }

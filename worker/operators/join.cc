@@ -36,6 +36,7 @@ Result<std::unique_ptr<Operator>> JoinOperator::Create(const OperatorSetup& setu
   for (size_t i = 0; i < setup.second_input.size(); ++i) op->right_fields_.push_back(i);
   op->out_builder_ = std::make_unique<RowBuilder>(op->spec_.output.size());
   op->touched_.assign(static_cast<size_t>(setup.max_parallelism), false);
+  op->next_seq_ = setup.attempt << 40;
   SLUICE_ASSIGN_OR_RETURN(op->state_, OpenOperatorState(setup));
   return std::unique_ptr<Operator>(std::move(op));
 }
@@ -108,7 +109,9 @@ void JoinOperator::ProcessWatermark(int64_t watermark, Collector& out) {
   watermark_ = std::max(watermark_, watermark);
   // A row expiring at t can match rows of event time up to t; once the
   // watermark is past t no such row can come.
-  if (failure().ok() && next_expiry_ != INT64_MAX && next_expiry_ < watermark_) {
+  // At the end of input (INT64_MAX) nothing is left to match and the state
+  // goes with the task: deleting it row by row would only cost time.
+  if (failure().ok() && watermark != INT64_MAX && next_expiry_ != INT64_MAX && next_expiry_ < watermark_) {
     next_expiry_ = INT64_MAX;
     std::vector<std::string> expired;
     for (int kg = 0; kg < static_cast<int>(touched_.size()) && failure().ok(); ++kg) {

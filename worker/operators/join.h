@@ -32,6 +32,10 @@ class JoinOperator final : public TwoInputOperator {
   void ProcessWatermark(int64_t watermark, Collector& out) override;
 
   uint64_t state_entries() const { return state_->ApproximateEntries(); }
+  void AfterRestore() override {
+    touched_.assign(touched_.size(), true);
+    next_expiry_ = std::numeric_limits<int64_t>::min() + 1;
+  }
 
  private:
   struct Side {
@@ -52,7 +56,7 @@ class JoinOperator final : public TwoInputOperator {
   std::vector<bool> touched_;  // key groups with state
   int64_t watermark_ = INT64_MIN;
   int64_t next_expiry_ = INT64_MAX;  // no row expires before this
-  int64_t next_seq_ = 0;
+  int64_t next_seq_ = 0;  // starts at attempt << 40: rows of earlier attempts keep their numbers
   EvalContext ctx_;
   StateKey state_key_, timer_key_;
   std::unique_ptr<RowBuilder> out_builder_;

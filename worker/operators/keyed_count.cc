@@ -86,3 +86,11 @@ Status KeyedCountOperator::Finish(Collector& out) {
 }
 
 }  // namespace sluice
+
+namespace sluice {
+
+Status KeyedCountOperator::PrepareSnapshot(int64_t, Collector&) { return FlushBuffer(); }
+
+void KeyedCountOperator::AfterRestore() { touched_.assign(touched_.size(), true); }
+
+}  // namespace sluice

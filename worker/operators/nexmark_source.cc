@@ -1,5 +1,6 @@
 #include "worker/operators/nexmark_source.h"
 
+#include <charconv>
 #include <chrono>
 #include <numeric>
 #include <thread>
@@ -72,6 +73,20 @@ NexmarkSource::NexmarkSource(EventKind kind, nexmark::NexmarkConfig config, doub
   }
 }
 
+// A position is the next event number, as SnapshotPosition wrote it; it
+// must belong to this subtask (same parallelism as when it was taken).
+Status NexmarkSource::RestorePosition(std::string_view position) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(position.data(), position.data() + position.size(), n);
+  if (ec != std::errc() || end != position.data() + position.size() || n < 0 || n % parallelism_ != subtask_) {
+    return Status::InvalidArgument("nexmark source: position '" + std::string(position) + "' is not one of subtask " +
+                                   std::to_string(subtask_) + " of " + std::to_string(parallelism_));
+  }
+  next_event_ = n;
+  paced_from_ = (n - subtask_) / parallelism_;
+  return Status::Ok();
+}
+
 Status NexmarkSource::Open() {
   start_ms_ = MonotonicMs();
   return Status::Ok();
@@ -138,14 +153,16 @@ Status NexmarkSource::Emit(Collector& out, size_t max_rows, bool* done) {
     // `rate` paces the events this subtask passes over, of every kind, so
     // sources of different kinds move through event time together.
     const int64_t allowed = static_cast<int64_t>((MonotonicMs() - start_ms_) * events_per_ms_) + 1;
-    const int64_t passed = (next_event_ - subtask_) / parallelism_;
+    const int64_t passed = (next_event_ - subtask_) / parallelism_ - paced_from_;
     if (allowed <= passed) {
       // Sleep a little, never long, so the task sees a cancel promptly.
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       *done = false;
       return Status::Ok();
     }
-    if (allowed < (end_ - subtask_) / parallelism_) limit = subtask_ + allowed * parallelism_;
+    if (allowed + paced_from_ < (end_ - subtask_) / parallelism_) {
+      limit = subtask_ + (allowed + paced_from_) * parallelism_;
+    }
   }
   for (size_t rows = 0; rows < max_rows; ++rows) {
     // Skip other kinds; at most 50 steps since the kind is reachable.

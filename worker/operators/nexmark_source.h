@@ -26,6 +26,8 @@ class NexmarkSource final : public SourceOperator {
   // The read position: the next event number this subtask looks at (of any
   // kind; always congruent to the subtask index modulo the parallelism).
   int64_t next_event() const { return next_event_; }
+  std::string SnapshotPosition() const override { return std::to_string(next_event_); }
+  Status RestorePosition(std::string_view position) override;
 
   // Event time of the last emitted event minus the watermark delay; INT64_MIN
   // before the first row. Event time grows with the event number, so this is
@@ -51,6 +53,7 @@ class NexmarkSource final : public SourceOperator {
   int64_t next_event_;
   int64_t last_event_time_ = std::numeric_limits<int64_t>::min();
   int64_t start_ms_ = 0;
+  int64_t paced_from_ = 0;  // events passed before this run (a restore): `rate` paces from here
   nexmark::Person person_;
   nexmark::Auction auction_;
   nexmark::Bid bid_;

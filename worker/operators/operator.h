@@ -41,6 +41,12 @@ struct OperatorSetup {
   int parallelism = 1;
   int max_parallelism = 128;  // key groups of the job
   KeyGroupRange key_groups{0, 128};  // those this subtask owns
+  // Checkpointing is on for the job (checkpoint.interval > 0), and the
+  // checkpoint the attempt restores from (0 = none): sinks stage their output
+  // and publish it as checkpoints complete.
+  bool checkpointing = false;
+  int64_t restored_checkpoint = 0;
+  int64_t attempt = 1;  // the job's execution attempt, growing with every restart
   // Opens a keyed state backend of the job's kind (state.backend) for the
   // operator, which owns it. Empty in unit tests: operators then keep state
   // in memory.
@@ -61,6 +67,18 @@ class OperatorBase {
   // Entries held in memory in front of the keyed state (pre-aggregation
   // buffers), counted with it in the task's state metric.
   virtual uint64_t buffered_entries() const { return 0; }
+
+  // Checkpoints. Before its keyed state is snapshotted the operator puts
+  // everything it holds in memory into it (buffers; what a flush emits goes
+  // out before the barrier), and a sink stages what it wrote for checkpoint
+  // `checkpoint_id`.
+  virtual Status PrepareSnapshot(int64_t checkpoint_id, Collector& out) { return Status::Ok(); }
+  // Every checkpoint up to `checkpoint_id` is complete: publish what was
+  // staged for them.
+  virtual Status NotifyCheckpointComplete(int64_t checkpoint_id) { return Status::Ok(); }
+  // Keyed state was restored into keyed_state(): rebuild what is derived
+  // from it in memory.
+  virtual void AfterRestore() {}
 
  protected:
   void Fail(Status status) {
@@ -101,6 +119,12 @@ class SourceOperator : public OperatorBase {
   // The source's watermark now: event time below it will not be emitted any
   // more. The task emits it periodically; INT64_MIN = no event time.
   virtual int64_t CurrentWatermark() const { return INT64_MIN; }
+  // The read position, for checkpoints: where the source goes on from after
+  // a restore. Empty for sources that cannot rewind.
+  virtual std::string SnapshotPosition() const { return ""; }
+  virtual Status RestorePosition(std::string_view position) {
+    return Status::FailedPrecondition("this source cannot restore a read position");
+  }
 };
 
 }  // namespace sluice

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,9 +14,14 @@ namespace sluice {
 
 // Writes <path>/part-<subtask>.jsonl, or with partition-by fields
 // <path>/<field>=<value>/.../part-<subtask>.jsonl (as Hive and Flink lay out
-// partitioned tables; the rows keep their partition fields). Exactly-once
-// staging and commit come with checkpoints; until then the files are
-// complete when the task finishes.
+// partitioned tables; the rows keep their partition fields).
+//
+// With checkpoints the output is exactly-once, as Flink's two-phase-commit
+// file sink: rows go to a hidden `.part-<s>.inprogress`; at checkpoint N it
+// becomes `.part-<s>-<N>.pending`; when N completes, `part-<s>-<N>.jsonl`,
+// and at the end of input the rest is published as `part-<s>-end.jsonl`.
+// A restarted attempt publishes what the checkpoint it restores from had
+// staged and deletes everything staged after it, which the sources replay.
 class FileSink final : public Operator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
@@ -24,9 +30,18 @@ class FileSink final : public Operator {
   Status Open() override;
   void Process(const RowView& row, Collector& out) override;
   Status Finish(Collector& out) override;
+  Status PrepareSnapshot(int64_t checkpoint_id, Collector& out) override;
+  Status NotifyCheckpointComplete(int64_t checkpoint_id) override;
 
  private:
-  FileSink(std::string directory, int subtask, Schema schema, std::vector<size_t> partition_fields);
+  FileSink(std::string directory, int subtask, Schema schema, std::vector<size_t> partition_fields,
+           bool checkpointing, int64_t restored_checkpoint);
+  // Closes every open file; with checkpoints renames each in-progress file
+  // to `name(dir)`.
+  Status CloseFiles(const std::function<std::string(const std::string& dir)>& name);
+  // Publishes or deletes what earlier attempts of this subtask left.
+  Status RecoverStaged();
+  std::string InProgressName() const { return ".part-" + std::to_string(subtask_) + ".inprogress"; }
   // The open file of a partition directory ("" = unpartitioned), opened on
   // first use; null after a failure, which is recorded.
   FILE* FileFor(const std::string& partition);
@@ -36,7 +51,10 @@ class FileSink final : public Operator {
   const int subtask_;
   const Schema schema_;
   const std::vector<size_t> partition_fields_;
+  const bool checkpointing_;
+  const int64_t restored_checkpoint_;
   std::map<std::string, FILE*> files_;  // partition -> file
+  std::map<int64_t, std::vector<std::string>> pending_;  // checkpoint -> staged files
   std::string line_;
   std::string partition_;
   std::string value_;

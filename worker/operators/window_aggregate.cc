@@ -464,3 +464,19 @@ void WindowAggregateOperator::EmitGroup(int64_t start, int64_t end, std::string_
 }
 
 }  // namespace sluice
+
+namespace sluice {
+
+Status WindowAggregateOperator::PrepareSnapshot(int64_t, Collector&) {
+  FlushBuffer();
+  return failure();
+}
+
+// Restored windows may be in any key group and due at any time: look
+// everywhere at the next watermark.
+void WindowAggregateOperator::AfterRestore() {
+  touched_.assign(touched_.size(), true);
+  next_fire_ = std::numeric_limits<int64_t>::min() + 1;
+}
+
+}  // namespace sluice

@@ -143,3 +143,14 @@ Status WindowMaxOperator::Fire(Collector& out) {
 }
 
 }  // namespace sluice
+
+namespace sluice {
+
+Status WindowMaxOperator::PrepareSnapshot(int64_t, Collector&) { return FlushBuffer(); }
+
+void WindowMaxOperator::AfterRestore() {
+  touched_.assign(touched_.size(), true);
+  next_fire_ = std::numeric_limits<int64_t>::min() + 1;
+}
+
+}  // namespace sluice

@@ -25,6 +25,8 @@ class WindowMaxOperator final : public Operator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
   KeyedStateBackend* keyed_state() override { return state_.get(); }
+  Status PrepareSnapshot(int64_t checkpoint_id, Collector& out) override;
+  void AfterRestore() override;
   uint64_t buffered_entries() const override { return buffer_.size(); }
   void Process(const RowView& row, Collector& out) override;
   void ProcessWatermark(int64_t watermark, Collector& out) override;

@@ -1,0 +1,43 @@
+// A job's checkpointing and restart settings, read from its job keys
+// (docs/configuration.md) when it is submitted, so a bad value is an error
+// then rather than a surprise at the first failure.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace sluice {
+
+struct CheckpointConfig {
+  int64_t interval_ms = 0;  // 0: no checkpoints
+  std::string dir;          // checkpoint.dir, shared by all workers
+  int64_t timeout_ms = 60000;
+  bool enabled() const { return interval_ms > 0; }
+};
+
+// As Flink's restart strategies: none, fixed-delay (attempts, delay) and
+// exponential-delay (initial, max, multiplier, attempts). With checkpoints
+// and no strategy set, a job restarts with fixed-delay.
+struct RestartStrategy {
+  enum class Kind { kNone, kFixedDelay, kExponentialDelay };
+  Kind kind = Kind::kNone;
+  int attempts = 0;
+  int64_t delay_ms = 1000;      // fixed delay, or the first exponential one
+  int64_t max_delay_ms = 60000;
+  double multiplier = 2.0;
+
+  // The wait before restart number `restart` (1, 2, ...); none when the
+  // strategy allows no more.
+  std::optional<int64_t> DelayBefore(int restart) const;
+  std::string ToString() const;
+};
+
+Result<CheckpointConfig> ParseCheckpointConfig(const std::map<std::string, std::string>& job_config);
+Result<RestartStrategy> ParseRestartStrategy(const std::map<std::string, std::string>& job_config,
+                                             bool checkpointing);
+
+}  // namespace sluice

@@ -1,0 +1,28 @@
+// Checkpoints on shared storage (DESIGN.md section 8):
+//   <checkpoint.dir>/<job>/chk-<N>/_metadata   what the checkpoint holds
+//   <checkpoint.dir>/<job>/chk-<N>/<vertex>-<subtask>-<operator>.state
+// _metadata is "SLCKPT01", [u32 size][CheckpointMetadata][u32 CRC-32], written
+// to a temporary file, synced and renamed: a checkpoint is complete exactly
+// when its _metadata exists, and a damaged one is refused, never restored.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "proto/job.pb.h"
+
+namespace sluice {
+
+std::string CheckpointDirectory(const std::string& root, const std::string& job_id, int64_t checkpoint_id);
+
+// Writes <dir>/_metadata.
+Status WriteCheckpointMetadata(const std::string& dir, const proto::CheckpointMetadata& metadata);
+
+// Reads a checkpoint directory's _metadata (or the file itself); errors name
+// the path and what is wrong.
+Result<proto::CheckpointMetadata> ReadCheckpointMetadata(const std::string& path);
+
+// Removes a checkpoint directory; a missing one is fine.
+void RemoveCheckpoint(const std::string& dir);
+
+}  // namespace sluice
