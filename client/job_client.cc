@@ -24,9 +24,20 @@ Status JobClient::Invoke(Call call) {
   return FromGrpcStatus(s, "");
 }
 
-Result<std::string> JobClient::Submit(const proto::JobGraph& graph) {
+Result<std::string> JobClient::Savepoint(const std::string& job_id, const std::string& directory, bool stop) {
+  proto::TriggerSavepointRequest req;
+  req.set_job_id(job_id);
+  req.set_directory(directory);
+  req.set_stop(stop);
+  proto::TriggerSavepointResponse resp;
+  SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->TriggerSavepoint(c, req, &resp); }));
+  return resp.path();
+}
+
+Result<std::string> JobClient::Submit(const proto::JobGraph& graph, const std::string& restore_path) {
   proto::SubmitJobRequest req;
   *req.mutable_graph() = graph;
+  req.set_restore_path(restore_path);
   proto::SubmitJobResponse resp;
   SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->SubmitJob(c, req, &resp); }));
   return resp.job_id();

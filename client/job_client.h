@@ -14,7 +14,9 @@ class JobClient {
  public:
   JobClient(std::string address, int64_t timeout_ms);
 
-  Result<std::string> Submit(const proto::JobGraph& graph);
+  Result<std::string> Submit(const proto::JobGraph& graph, const std::string& restore_path = "");
+  // Waits for the savepoint (up to the call timeout); returns its path.
+  Result<std::string> Savepoint(const std::string& job_id, const std::string& directory, bool stop);
   Result<proto::ListJobsResponse> List();
   Result<proto::JobStatus> Get(const std::string& job_id);
   Result<proto::CancelJobResponse> Cancel(const std::string& job_id);

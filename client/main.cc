@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   run->add_option("-p,--parallelism", parallelism, "Default parallelism")->check(CLI::Range(1, 32768));
   run->add_option("-D", defines, "Set a job parameter: -D name=value")->allow_extra_args(false);
   run->add_flag("-d,--detached", detached, "Print the job id and return at once");
+  std::string from_savepoint;
+  run->add_option("-s,--from-savepoint", from_savepoint, "Start from this savepoint (or checkpoint) directory");
 
   bool json = false;
   auto* list = app.add_subcommand("list", "List jobs");
@@ -80,6 +82,15 @@ int main(int argc, char** argv) {
 
   auto* cancel = app.add_subcommand("cancel", "Cancel a job");
   cancel->add_option("jobid", job_id, "Job id")->required();
+
+  std::string savepoint_dir;
+  auto* savepoint = app.add_subcommand("savepoint", "Take a savepoint of a running job and print its path");
+  savepoint->add_option("jobid", job_id, "Job id")->required();
+  savepoint->add_option("directory", savepoint_dir, "Where to write it (an absolute path every worker can reach)")
+      ->required();
+  auto* stop = app.add_subcommand("stop", "Take a savepoint, then cancel the job");
+  stop->add_option("jobid", job_id, "Job id")->required();
+  stop->add_option("directory", savepoint_dir, "Where to write the savepoint")->required();
 
   auto* workers = app.add_subcommand("workers", "List registered workers");
   workers->add_flag("--json", json, "Print a JSON object");
@@ -94,7 +105,7 @@ int main(int argc, char** argv) {
     if (arg.rfind("-", 0) == 0) continue;
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == arg;
-    if (!known) return Error("unknown command '" + arg + "' (run, list, status, cancel, workers; see sluice --help)");
+    if (!known) return Error("unknown command '" + arg + "' (run, list, status, cancel, savepoint, stop, workers; see sluice --help)");
     break;
   }
   try {
@@ -122,7 +133,7 @@ int main(int argc, char** argv) {
     OperatorCatalog catalog = OperatorCatalog::Builtin();
     auto graph = ParseJobFile(job_file, options, catalog);
     if (!graph.ok()) return Error(graph.status());
-    auto id = client.Submit(*graph);
+    auto id = client.Submit(*graph, from_savepoint);
     if (!id.ok()) return Error(id.status());
     std::cout << "Job " << *id << " submitted" << std::endl;
     if (detached) return 0;
@@ -146,6 +157,15 @@ int main(int argc, char** argv) {
     auto r = client.Cancel(job_id);
     if (!r.ok()) return Error(r.status());
     std::cout << "Cancelling job " << job_id << " (was " << JobStateString(r->state()) << ")\n";
+    return 0;
+  }
+  if (*savepoint || *stop) {
+    // A savepoint of large state takes long: wait for it, not the call timeout.
+    JobClient patient(coordinator, std::max<int64_t>(timeout_ms, 600000));
+    const bool stopping = static_cast<bool>(*stop);
+    auto path = patient.Savepoint(job_id, savepoint_dir, stopping);
+    if (!path.ok()) return Error(path.status());
+    std::cout << "Savepoint " << *path << (stopping ? " taken; job " + job_id + " stopped" : "") << "\n";
     return 0;
   }
   if (*workers) {

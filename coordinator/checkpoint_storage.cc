@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <boost/crc.hpp>
 #include <unistd.h>
@@ -71,6 +72,33 @@ Result<proto::CheckpointMetadata> ReadCheckpointMetadata(const std::string& path
   proto::CheckpointMetadata metadata;
   if (!metadata.ParseFromArray(data.data() + 12, static_cast<int>(size))) return damaged("cannot decode");
   return metadata;
+}
+
+Status CheckRestorable(const proto::CheckpointMetadata& metadata, const proto::JobGraph& graph,
+                       int default_max_parallelism) {
+  auto groups = [&](const proto::JobGraph& g) {
+    return g.max_parallelism() > 0 ? g.max_parallelism() : default_max_parallelism;
+  };
+  if (groups(metadata.graph()) != groups(graph)) {
+    return Status::InvalidArgument("it has " + std::to_string(groups(metadata.graph())) +
+                                   " key groups (max parallelism) and the job " + std::to_string(groups(graph)));
+  }
+  std::set<std::string> operators, vertices;
+  for (const auto& v : graph.vertices()) {
+    vertices.insert(v.id());
+    for (const auto& op : v.operators()) operators.insert(op.id());
+  }
+  for (const auto& t : metadata.tasks()) {
+    for (const auto& o : t.operators()) {
+      if (!operators.count(o.operator_id())) {
+        return Status::InvalidArgument("it has state of operator '" + o.operator_id() + "', which the job lacks");
+      }
+    }
+    if (!t.source_position().empty() && !vertices.count(t.vertex_id())) {
+      return Status::InvalidArgument("it has the position of source '" + t.vertex_id() + "', which the job lacks");
+    }
+  }
+  return Status::Ok();
 }
 
 void RemoveCheckpoint(const std::string& dir) {

@@ -22,6 +22,12 @@ Status WriteCheckpointMetadata(const std::string& dir, const proto::CheckpointMe
 // the path and what is wrong.
 Result<proto::CheckpointMetadata> ReadCheckpointMetadata(const std::string& path);
 
+// Whether `graph` can start from `metadata`: the same number of key groups,
+// and every operator with state in it, and every source, still there (the
+// parallelism may change). Errors say what does not fit.
+Status CheckRestorable(const proto::CheckpointMetadata& metadata, const proto::JobGraph& graph,
+                       int default_max_parallelism);
+
 // Removes a checkpoint directory; a missing one is fine.
 void RemoveCheckpoint(const std::string& dir);
 

@@ -49,9 +49,17 @@ void Coordinator::Stop() {
 
 // ---------------------------------------------------------------- jobs ----
 
-Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph) {
+Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::string& restore_path) {
   OperatorCatalog catalog = OperatorCatalog::Builtin();
   SLUICE_RETURN_IF_ERROR(ValidateJobGraph(catalog, options_.max_parallelism, &graph));
+  std::unique_ptr<proto::CheckpointMetadata> restore;
+  if (!restore_path.empty()) {
+    auto metadata = ReadCheckpointMetadata(restore_path);
+    if (!metadata.ok()) return metadata.status();
+    SLUICE_RETURN_IF_ERROR(CheckRestorable(*metadata, graph, options_.max_parallelism)
+                               .WithPrefix("cannot start from " + restore_path));
+    restore = std::make_unique<proto::CheckpointMetadata>(std::move(*metadata));
+  }
 
   std::vector<std::thread> ended;
   // Joined after the lock is released: a pruned job's driver has finished
@@ -70,6 +78,13 @@ Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph) {
   auto job = std::make_unique<Job>();
   job->checkpoint = checkpoint;
   job->restart = restart;
+  if (restore) {
+    // Checkpoint numbers go on from the restored one, so a sink's files
+    // published before and after never share a name.
+    job->next_checkpoint_id = restore->checkpoint_id() + 1;
+    job->stats.set_restored_id(restore->checkpoint_id());
+    job->latest = std::move(restore);
+  }
   for (const auto& v : graph.vertices()) {
     const OperatorSignature* sig = catalog.Find(v.operators(0).type());
     job->source_vertex.push_back(sig != nullptr && sig->role == OperatorRole::kSource);
@@ -233,35 +248,109 @@ void Coordinator::MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>&
   pending->id = job->next_checkpoint_id++;
   pending->timestamp_ms = clock_->NowMillis();
   pending->started_mono = now;
-  std::set<std::string> addresses;
+  log_->debug("job {}: triggering checkpoint {}", job->id, pending->id);
+  job->pending = std::move(pending);
+  SendTrigger(job, lock);
+}
+
+// A checkpoint starts at the sources. A savepoint's directory is first told
+// to every worker of the job, so no task meets its barrier without knowing
+// where to write.
+void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
+  std::set<std::string> sources, all;
   for (size_t v = 0; v < job->subtasks.size(); ++v) {
-    if (!job->source_vertex[v]) continue;
     for (const auto& s : job->subtasks[v]) {
       auto w = workers_.find(s.worker_id);
-      if (w != workers_.end()) addresses.insert(w->second.info.rpc_address());
+      if (w == workers_.end()) continue;
+      all.insert(w->second.info.rpc_address());
+      if (job->source_vertex[v]) sources.insert(w->second.info.rpc_address());
     }
   }
   proto::TriggerCheckpointRequest request;
   request.set_job_id(job->id);
   request.set_attempt(job->attempt);
-  request.set_checkpoint_id(pending->id);
-  request.set_timestamp_ms(pending->timestamp_ms);
-  log_->debug("job {}: triggering checkpoint {}", job->id, pending->id);
-  job->pending = std::move(pending);
+  request.set_checkpoint_id(job->pending->id);
+  request.set_timestamp_ms(job->pending->timestamp_ms);
+  request.set_directory(job->pending->savepoint_dir);
   lock.unlock();
-  for (const auto& address : addresses) {
+  if (!request.directory().empty()) {
+    request.set_start_sources(false);
+    for (const auto& address : all) {
+      Status s = gateway_->TriggerCheckpoint(address, request);
+      if (!s.ok()) log_->warn("job {}: savepoint {}: {}", job->id, request.checkpoint_id(), s.message());
+    }
+  }
+  request.set_start_sources(true);
+  for (const auto& address : sources) {
     Status s = gateway_->TriggerCheckpoint(address, request);
     if (!s.ok()) log_->warn("job {}: checkpoint {}: {}", job->id, request.checkpoint_id(), s.message());
   }
   lock.lock();
 }
 
+Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, const std::string& directory, bool stop) {
+  if (directory.empty() || directory[0] != '/') {
+    return Status::InvalidArgument("savepoint directory '" + directory + "' must be an absolute path");
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return Status::NotFound("no job with id '" + job_id + "'");
+  Job* job = it->second.get();
+  auto ready = [&]() -> Status {
+    if (job->state != proto::RUNNING) {
+      return Status::FailedPrecondition("job " + job_id + " is " + JobStateName(job->state) + ", not RUNNING");
+    }
+    if (!AllSubtasks(*job, [](proto::TaskState s) { return s == proto::TASK_RUNNING; })) {
+      return Status::FailedPrecondition("job " + job_id + " has tasks that are not running (finished or deploying)");
+    }
+    return Status::Ok();
+  };
+  SLUICE_RETURN_IF_ERROR(ready());
+  // One snapshot at a time: a checkpoint in flight goes first.
+  const int64_t deadline = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
+  while (job->pending && clock_->MonotonicMillis() < deadline) changed_.wait_for(lock, std::chrono::milliseconds(50));
+  if (job->pending) return Status::DeadlineExceeded("a checkpoint of job " + job_id + " is still in flight");
+  SLUICE_RETURN_IF_ERROR(ready());
+  auto pending = std::make_unique<Job::PendingCheckpoint>();
+  pending->id = job->next_checkpoint_id++;
+  pending->timestamp_ms = clock_->NowMillis();
+  pending->started_mono = clock_->MonotonicMillis();
+  pending->savepoint_dir = directory + "/savepoint-" + job_id.substr(0, 6) + "-" + std::to_string(pending->id);
+  const int64_t id = pending->id;
+  log_->info("job {}: savepoint {} to {}", job_id, id, pending->savepoint_dir);
+  job->pending = std::move(pending);
+  SendTrigger(job, lock);
+  const int64_t until = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
+  while (!job->savepoints.count(id) && !IsTerminal(job->state) && clock_->MonotonicMillis() < until) {
+    changed_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  auto result = job->savepoints.find(id);
+  if (result == job->savepoints.end()) {
+    AbortPendingCheckpoint(job, "the job ended or the savepoint timed out");
+    return Status::Unavailable("savepoint " + std::to_string(id) + " of job " + job_id + " did not complete");
+  }
+  Result<std::string> path = result->second;
+  if (path.ok() && stop) {
+    job->cancel_requested = true;
+    changed_.notify_all();
+  }
+  return path;
+}
+
 void Coordinator::AbortPendingCheckpoint(Job* job, const std::string& why) {
   if (!job->pending) return;
-  log_->warn("job {}: checkpoint {} failed: {}", job->id, job->pending->id, why);
-  job->stats.set_failed(job->stats.failed() + 1);
-  RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, job->pending->id));
+  const auto& pending = *job->pending;
+  log_->warn("job {}: {} {} failed: {}", job->id, pending.savepoint_dir.empty() ? "checkpoint" : "savepoint",
+             pending.id, why);
+  if (pending.savepoint_dir.empty()) {
+    job->stats.set_failed(job->stats.failed() + 1);
+    RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, pending.id));
+  } else {
+    job->savepoints.emplace(pending.id, Status::Unavailable("savepoint " + std::to_string(pending.id) + ": " + why));
+    RemoveCheckpoint(pending.savepoint_dir);
+  }
   job->pending.reset();
+  changed_.notify_all();
 }
 
 void Coordinator::AcknowledgeCheckpoint(const proto::CheckpointAck& ack) {
@@ -299,10 +388,22 @@ void Coordinator::CompleteCheckpoint(Job* job) {
     for (const auto& o : snapshot.operators()) bytes += o.bytes();
     *metadata.add_tasks() = std::move(snapshot);
   }
-  const std::string dir = CheckpointDirectory(job->checkpoint.dir, job->id, pending.id);
+  const bool savepoint = !pending.savepoint_dir.empty();
+  const std::string dir =
+      savepoint ? pending.savepoint_dir : CheckpointDirectory(job->checkpoint.dir, job->id, pending.id);
   Status written = WriteCheckpointMetadata(dir, metadata);
   if (!written.ok()) {
     AbortPendingCheckpoint(job, written.message());
+    return;
+  }
+  if (savepoint) {
+    // A savepoint belongs to the user: it is not the job's recovery point
+    // and is never removed; sinks publish up to it all the same.
+    log_->info("job {}: savepoint {} complete: {}", job->id, pending.id, dir);
+    job->savepoints.emplace(pending.id, dir);
+    job->notify_id = pending.id;
+    job->pending.reset();
+    changed_.notify_all();
     return;
   }
   if (job->latest) RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, job->latest->checkpoint_id()));
@@ -410,10 +511,21 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
         // groups it owns. A source gets its own subtask's position.
         proto::TaskRestore* restore = d.request.mutable_restore();
         restore->set_checkpoint_id(job->latest->checkpoint_id());
+        std::set<std::string> ops;
+        for (const auto& op : vertex.operators()) ops.insert(op.id());
+        std::vector<std::string> positions;
         for (const auto& t : job->latest->tasks()) {
-          if (t.vertex_id() != vertex.id()) continue;
-          for (const auto& o : t.operators()) *restore->add_files() = o;
-          if (t.subtask() == i) restore->set_source_position(t.source_position());
+          for (const auto& o : t.operators()) {
+            if (ops.count(o.operator_id())) *restore->add_files() = o;
+          }
+          if (t.vertex_id() != vertex.id() || t.source_position().empty()) continue;
+          if (positions.size() <= static_cast<size_t>(t.subtask())) positions.resize(t.subtask() + 1);
+          positions[t.subtask()] = t.source_position();
+        }
+        if (positions.size() == static_cast<size_t>(vertex.parallelism())) {
+          restore->set_source_position(positions[i]);
+        } else {
+          for (const auto& p : positions) restore->add_source_positions(p);  // the parallelism changed
         }
       }
       // Outputs, numbered in edge order; inputs name the producer's number.

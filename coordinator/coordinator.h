@@ -45,7 +45,10 @@ class Coordinator {
   void Stop();
 
   // --- JobService ---
-  Result<std::string> SubmitJob(proto::JobGraph graph);
+  // With `restore_path`, the job starts from that savepoint or checkpoint.
+  Result<std::string> SubmitJob(proto::JobGraph graph, const std::string& restore_path = "");
+  // Takes a savepoint under `directory` and waits for it; returns its path.
+  Result<std::string> TriggerSavepoint(const std::string& job_id, const std::string& directory, bool stop);
   std::vector<proto::JobStatus> ListJobs() const;
   Result<proto::JobStatus> GetJob(const std::string& job_id) const;
   Result<proto::JobState> CancelJob(const std::string& job_id);
@@ -101,7 +104,9 @@ class Coordinator {
       int64_t timestamp_ms = 0;
       int64_t started_mono = 0;
       std::map<std::pair<int, int>, proto::TaskSnapshot> acks;  // (vertex, subtask)
+      std::string savepoint_dir;  // non-empty: a savepoint, written there
     };
+    std::map<int64_t, Result<std::string>> savepoints;  // id -> path, or why it failed
     std::unique_ptr<PendingCheckpoint> pending;
     std::unique_ptr<proto::CheckpointMetadata> latest;  // the last completed checkpoint
     int64_t notify_id = 0, notified_id = 0;             // completions to tell the workers
@@ -115,6 +120,8 @@ class Coordinator {
   void SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock);
   void CompleteCheckpoint(Job* job);
   void AbortPendingCheckpoint(Job* job, const std::string& why);
+  // Sends the trigger of the pending checkpoint (lock released around RPCs).
+  void SendTrigger(Job* job, std::unique_lock<std::mutex>& lock);
   // Each step runs with mu_ held (unique_lock passed in) and may release it
   // around RPCs.
   bool AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock);

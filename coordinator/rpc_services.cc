@@ -6,7 +6,7 @@ namespace sluice {
 
 grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const proto::SubmitJobRequest* request,
                                        proto::SubmitJobResponse* response) {
-  auto id = coordinator_->SubmitJob(request->graph());
+  auto id = coordinator_->SubmitJob(request->graph(), request->restore_path());
   if (!id.ok()) return ToGrpcStatus(id.status());
   response->set_job_id(*id);
   return grpc::Status::OK;
@@ -23,6 +23,14 @@ grpc::Status JobServiceImpl::GetJob(grpc::ServerContext*, const proto::GetJobReq
   auto job = coordinator_->GetJob(request->job_id());
   if (!job.ok()) return ToGrpcStatus(job.status());
   *response = std::move(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::TriggerSavepoint(grpc::ServerContext*, const proto::TriggerSavepointRequest* request,
+                                              proto::TriggerSavepointResponse* response) {
+  auto path = coordinator_->TriggerSavepoint(request->job_id(), request->directory(), request->stop());
+  if (!path.ok()) return ToGrpcStatus(path.status());
+  response->set_path(*path);
   return grpc::Status::OK;
 }
 

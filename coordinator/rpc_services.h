@@ -16,6 +16,8 @@ class JobServiceImpl final : public proto::JobService::Service {
   grpc::Status ListJobs(grpc::ServerContext*, const proto::ListJobsRequest*, proto::ListJobsResponse*) override;
   grpc::Status GetJob(grpc::ServerContext*, const proto::GetJobRequest*, proto::JobStatus*) override;
   grpc::Status CancelJob(grpc::ServerContext*, const proto::CancelJobRequest*, proto::CancelJobResponse*) override;
+  grpc::Status TriggerSavepoint(grpc::ServerContext*, const proto::TriggerSavepointRequest*,
+                                proto::TriggerSavepointResponse*) override;
   grpc::Status ListWorkers(grpc::ServerContext*, const proto::ListWorkersRequest*, proto::ListWorkersResponse*) override;
 
  private:

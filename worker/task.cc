@@ -660,6 +660,10 @@ Status Task::Restore(const proto::TaskRestore& restore) {
   if (source_ && !restore.source_position().empty()) {
     SLUICE_RETURN_IF_ERROR(source_->RestorePosition(restore.source_position())
                                .WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id())));
+  } else if (source_ && restore.source_positions_size() > 0) {
+    std::vector<std::string> positions(restore.source_positions().begin(), restore.source_positions().end());
+    SLUICE_RETURN_IF_ERROR(source_->RestoreRescaled(positions)
+                               .WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id())));
   }
   started_checkpoint_ = restore.checkpoint_id();
   notified_checkpoint_ = restore.checkpoint_id();
@@ -673,6 +677,11 @@ void Task::TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms) {
     requested_timestamp_ms_ = timestamp_ms;
   }
   wakeup_.Signal();
+}
+
+void Task::SetCheckpointDirectory(int64_t checkpoint_id, std::string directory) {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  checkpoint_dirs_[checkpoint_id] = std::move(directory);
 }
 
 void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
@@ -732,7 +741,17 @@ Status Task::SnapshotAndAcknowledge(int64_t checkpoint_id) {
 
 Status Task::TakeSnapshot(int64_t checkpoint_id, proto::TaskSnapshot* snapshot) {
   if (source_) snapshot->set_source_position(source_->SnapshotPosition());
-  const std::string dir = checkpoint_dir_ + "/" + id_.job_id() + "/chk-" + std::to_string(checkpoint_id) + "/";
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    auto it = checkpoint_dirs_.find(checkpoint_id);
+    if (it != checkpoint_dirs_.end()) dir = it->second + "/";
+    checkpoint_dirs_.erase(checkpoint_dirs_.begin(), checkpoint_dirs_.upper_bound(checkpoint_id));
+  }
+  if (dir.empty()) {
+    if (checkpoint_dir_.empty()) return Status::FailedPrecondition("the job has no checkpoint.dir");
+    dir = checkpoint_dir_ + "/" + id_.job_id() + "/chk-" + std::to_string(checkpoint_id) + "/";
+  }
   for (size_t i = 0; i < operators_.size(); ++i) {
     SLUICE_RETURN_IF_ERROR(operators_[i]->PrepareSnapshot(checkpoint_id, *outputs_[i]));
     KeyedStateBackend* state = operators_[i]->keyed_state();

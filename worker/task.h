@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -65,6 +66,9 @@ class Task {
   bool is_source() const { return source_ != nullptr; }
   void TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms);
   void NotifyCheckpointComplete(int64_t checkpoint_id);
+  // Where checkpoint `checkpoint_id` is written, if not under checkpoint.dir
+  // (a savepoint).
+  void SetCheckpointDirectory(int64_t checkpoint_id, std::string directory);
   void Join();
 
   const proto::TaskId& id() const { return id_; }
@@ -128,6 +132,7 @@ class Task {
   int64_t requested_checkpoint_ = 0;  // guarded by checkpoint_mu_
   int64_t requested_timestamp_ms_ = 0;
   int64_t completed_checkpoint_ = 0;
+  std::map<int64_t, std::string> checkpoint_dirs_;
   int64_t started_checkpoint_ = 0;    // task thread only
   int64_t notified_checkpoint_ = 0;
 };

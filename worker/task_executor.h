@@ -36,7 +36,10 @@ class TaskExecutor {
   void set_checkpoint_listener(Task::CheckpointListener listener) { checkpoint_listener_ = std::move(listener); }
   // Starts checkpoint `checkpoint_id` at the job's source tasks here (of
   // that attempt); returns how many took it.
-  int TriggerCheckpoint(const std::string& job_id, int64_t attempt, int64_t checkpoint_id, int64_t timestamp_ms);
+  // A savepoint's `directory` is first given to every task of the job
+  // (start_sources false), then the sources start it.
+  int TriggerCheckpoint(const std::string& job_id, int64_t attempt, int64_t checkpoint_id, int64_t timestamp_ms,
+                        const std::string& directory, bool start_sources);
   void NotifyCheckpointComplete(const std::string& job_id, int64_t attempt, int64_t checkpoint_id);
 
   // A report of every live task, and joins tasks that have ended.

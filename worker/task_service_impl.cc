@@ -18,7 +18,8 @@ grpc::Status TaskServiceImpl::CancelTask(grpc::ServerContext*, const proto::Canc
 grpc::Status TaskServiceImpl::TriggerCheckpoint(grpc::ServerContext*, const proto::TriggerCheckpointRequest* request,
                                                 proto::TriggerCheckpointResponse* response) {
   response->set_sources(executor_->TriggerCheckpoint(request->job_id(), request->attempt(), request->checkpoint_id(),
-                                                     request->timestamp_ms()));
+                                                     request->timestamp_ms(), request->directory(),
+                                                     request->start_sources()));
   return grpc::Status::OK;
 }
 

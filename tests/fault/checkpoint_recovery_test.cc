@@ -1,7 +1,9 @@
 // Exactly-once recovery: a windowed job with checkpoints loses a worker to
 // kill -9, twice; each time it restarts from its latest checkpoint on the
 // workers left, and its output in the end is exactly the output of a run
-// without failures: nothing lost, nothing written twice.
+// without failures: nothing lost, nothing written twice. The same job is
+// also stopped with a savepoint and resumed at another parallelism, twice
+// (2 -> 3 -> 1), with the same exact result; a damaged savepoint is refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -55,34 +57,58 @@ class CheckpointRecoveryTest : public ::testing::Test {
   }
   nlohmann::json Status(const std::string& job) { return cluster_.CliJson({"status", job}); }
 
+  void StartCluster(size_t workers) {
+    ASSERT_TRUE(cluster_.StartCoordinator().ok()) << cluster_.Logs();
+    for (; workers_ < workers; ++workers_) ASSERT_TRUE(cluster_.StartWorker(3).ok()) << cluster_.Logs();
+    ASSERT_TRUE(cluster_.WaitForWorkers(workers)) << cluster_.Logs();
+  }
+
+  // datagen -> 1 s windows per key -> file sink, paced to take 12 s.
+  std::string WriteJob(const std::string& out) {
+    const std::string job_file = cluster_.dir() + "/recover.yaml";
+    std::ofstream(job_file) << "name: recover\n"
+                            << "parallelism: 2\n"
+                            << "config:\n"
+                            << "  checkpoint.interval: 200ms\n"
+                            << "  checkpoint.dir: " << cluster_.dir() << "/checkpoints\n"
+                            << "  restart-strategy.fixed-delay.delay: 100ms\n"
+                            << "operators:\n"
+                            << "  - {id: gen, type: datagen, events: " << kRows << ", keys: " << kKeys
+                            << ", rate: 20000}\n"
+                            << "  - id: counts\n"
+                            << "    type: window-aggregate\n"
+                            << "    input: {from: gen, partition: hash, key: [key]}\n"
+                            << "    time: ts\n"
+                            << "    size: 1s\n"
+                            << "    key: [key]\n"
+                            << "    aggregates: [\"count(*) AS n\", \"sum(value) AS total\"]\n"
+                            << "  - {id: out, type: file-sink, path: " << out << "}\n";
+    return job_file;
+  }
+
+  // The output as "key|window start (s)|n|total", checking nothing staged
+  // is left behind.
+  std::multiset<std::string> Output(const std::string& out) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(out)) {
+      EXPECT_NE(entry.path().filename().string()[0], '.') << entry.path();
+    }
+    std::multiset<std::string> got;  // window_start as seconds since the base time (a midnight)
+    for (const auto& r : ReadJsonRows(out)) {
+      int64_t start = TimeOfDayMs(r["window_start"].get<std::string>()) / 1000;
+      got.insert(r["key"].dump() + "|" + std::to_string(start) + "|" + r["n"].dump() + "|" + r["total"].dump());
+    }
+    return got;
+  }
+
   LocalCluster cluster_;
   size_t workers_ = 0;
 };
 
 TEST_F(CheckpointRecoveryTest, KillingWorkersTwiceLosesAndDuplicatesNothing) {
-  ASSERT_TRUE(cluster_.StartCoordinator().ok()) << cluster_.Logs();
-  for (; workers_ < 3; ++workers_) ASSERT_TRUE(cluster_.StartWorker(2).ok()) << cluster_.Logs();
-  ASSERT_TRUE(cluster_.WaitForWorkers(3)) << cluster_.Logs();
+  StartCluster(3);
 
   const std::string out = cluster_.dir() + "/out";
-  const std::string job_file = cluster_.dir() + "/recover.yaml";
-  std::ofstream(job_file) << "name: recover\n"
-                          << "parallelism: 2\n"
-                          << "config:\n"
-                          << "  checkpoint.interval: 200ms\n"
-                          << "  checkpoint.dir: " << cluster_.dir() << "/checkpoints\n"
-                          << "  restart-strategy.fixed-delay.delay: 100ms\n"
-                          << "operators:\n"
-                          << "  - {id: gen, type: datagen, events: " << kRows << ", keys: " << kKeys
-                          << ", rate: 20000}\n"
-                          << "  - id: counts\n"
-                          << "    type: window-aggregate\n"
-                          << "    input: {from: gen, partition: hash, key: [key]}\n"
-                          << "    time: ts\n"
-                          << "    size: 1s\n"
-                          << "    key: [key]\n"
-                          << "    aggregates: [\"count(*) AS n\", \"sum(value) AS total\"]\n"
-                          << "  - {id: out, type: file-sink, path: " << out << "}\n";
+  const std::string job_file = WriteJob(out);
   CommandResult run = cluster_.Cli({"run", job_file, "--detached"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string job = JobIdFromRunOutput(run.out);
@@ -101,7 +127,7 @@ TEST_F(CheckpointRecoveryTest, KillingWorkersTwiceLosesAndDuplicatesNothing) {
     int victim = WorkerOf(job, "counts");
     ASSERT_GE(victim, 0);
     cluster_.worker(static_cast<size_t>(victim)).Signal(SIGKILL);
-    ASSERT_TRUE(cluster_.StartWorker(2).ok()) << cluster_.Logs();
+    ASSERT_TRUE(cluster_.StartWorker(3).ok()) << cluster_.Logs();
     ++workers_;
     ASSERT_TRUE(WaitUntil([&] { return Status(job)["restarts"].get<int>() == kill; }, 15000))
         << "kill " << kill << ": the job did not restart\n" << cluster_.Logs();
@@ -112,16 +138,60 @@ TEST_F(CheckpointRecoveryTest, KillingWorkersTwiceLosesAndDuplicatesNothing) {
   EXPECT_EQ(status["restarts"], 2);
   EXPECT_GT(status["checkpoints"]["restored_id"].get<int64_t>(), 0) << "the last attempt started from a checkpoint";
 
-  // Only published files hold output: nothing staged is left behind.
-  for (const auto& entry : std::filesystem::directory_iterator(out)) {
-    EXPECT_NE(entry.path().filename().string()[0], '.') << entry.path();
-  }
-  std::multiset<std::string> got;  // window_start as seconds since the base time (a midnight)
-  for (const auto& r : ReadJsonRows(out)) {
-    int64_t start = TimeOfDayMs(r["window_start"].get<std::string>()) / 1000;
-    got.insert(r["key"].dump() + "|" + std::to_string(start) + "|" + r["n"].dump() + "|" + r["total"].dump());
-  }
+  auto got = Output(out);
   EXPECT_EQ(got, Expected());
+}
+
+TEST_F(CheckpointRecoveryTest, StopWithSavepointAndResumeAtParallelismThreeThenOne) {
+  StartCluster(2);
+  const std::string out = cluster_.dir() + "/out";
+  const std::string job_file = WriteJob(out);
+  const std::string savepoints = cluster_.dir() + "/savepoints";
+  std::string path;
+  int run_number = 0;
+  for (const char* p : {"2", "3", "1"}) {
+    ++run_number;
+    std::vector<std::string> args = {"run", job_file, "-p", p, "--detached"};
+    if (!path.empty()) args.insert(args.end(), {"--from-savepoint", path});
+    CommandResult run = cluster_.Cli(args);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string job = JobIdFromRunOutput(run.out);
+    if (run_number == 3) {
+      ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FINISHED"; }, 60000)) << cluster_.Logs();
+      EXPECT_GT(Status(job)["checkpoints"]["restored_id"].get<int64_t>(), 0);
+      break;
+    }
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          auto s = Status(job);
+          return s["state"] == "RUNNING" && s["checkpoints"]["completed"].get<int64_t>() >= 3;
+        },
+        30000))
+        << cluster_.Logs();
+    CommandResult stop = cluster_.Cli({"stop", job, savepoints});
+    ASSERT_EQ(stop.exit_code, 0) << stop.err << cluster_.Logs();
+    ASSERT_THAT(stop.out, ::testing::HasSubstr("Savepoint " + savepoints + "/savepoint-"));
+    path = stop.out.substr(10, stop.out.find(' ', 10) - 10);
+    EXPECT_TRUE(std::filesystem::exists(path + "/_metadata")) << path;
+    ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "CANCELED"; }, 15000)) << cluster_.Logs();
+  }
+  EXPECT_EQ(Output(out), Expected());
+}
+
+TEST_F(CheckpointRecoveryTest, ADamagedSavepointIsRefused) {
+  StartCluster(1);
+  const std::string job_file = WriteJob(cluster_.dir() + "/out");
+  CommandResult missing = cluster_.Cli({"run", job_file, "--from-savepoint", cluster_.dir() + "/nothing-here"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_THAT(missing.err, ::testing::HasSubstr(cluster_.dir() + "/nothing-here"));
+
+  const std::string dir = cluster_.dir() + "/broken";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/_metadata") << "SLCKPT01\x10\x00\x00\x00half";
+  CommandResult damaged = cluster_.Cli({"run", job_file, "--from-savepoint", dir});
+  EXPECT_NE(damaged.exit_code, 0);
+  EXPECT_THAT(damaged.err, ::testing::HasSubstr(dir + "/_metadata is damaged"));
+  EXPECT_EQ(cluster_.CliJson({"list"})["jobs"].size(), 0u) << "nothing was submitted";
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ DatagenSource::DatagenSource(int64_t events, int64_t keys, double rate, int64_t 
       base_time_(base_time),
       parallelism_(parallelism),
       next_id_(subtask),
+      subtask_(subtask),
       builder_(DatagenSchema().size()) {}
 
 // A position is the next row id, as SnapshotPosition wrote it; it must
@@ -43,6 +44,14 @@ Status DatagenSource::RestorePosition(std::string_view position) {
     return Status::InvalidArgument("datagen source: position '" + std::string(position) + "' is not one of this subtask");
   }
   next_id_ = id;
+  return Status::Ok();
+}
+
+Status DatagenSource::RestoreRescaled(const std::vector<std::string>& positions) {
+  auto parsed = RescaledPositions::Parse(positions);
+  if (!parsed.ok()) return parsed.status().WithPrefix("datagen source");
+  rescaled_ = std::move(*parsed);
+  next_id_ = rescaled_->Start(subtask_, parallelism_);
   return Status::Ok();
 }
 
@@ -64,6 +73,8 @@ Status DatagenSource::Emit(Collector& out, size_t max_rows, bool* done) {
     budget = std::min<size_t>(budget, static_cast<size_t>(due));
   }
   for (size_t n = 0; n < budget; ++n) {
+    while (rescaled_ && rescaled_->Read(next_id_)) next_id_ += parallelism_;
+    if (rescaled_ && next_id_ >= rescaled_->end()) rescaled_.reset();
     if (events_ >= 0 && next_id_ >= events_) break;
     int64_t id = next_id_;
     int64_t key = id % keys_;

@@ -3,8 +3,11 @@
 // expected output independently. Subtask i of p emits ids i, i+p, i+2p, ...
 #pragma once
 
+#include <optional>
+
 #include "common/records/row.h"
 #include "worker/operators/operator.h"
+#include "worker/operators/rescaled_positions.h"
 
 namespace sluice {
 
@@ -19,6 +22,7 @@ class DatagenSource final : public SourceOperator {
   int64_t next_id() const { return next_id_; }
   std::string SnapshotPosition() const override { return std::to_string(next_id_); }
   Status RestorePosition(std::string_view position) override;
+  Status RestoreRescaled(const std::vector<std::string>& positions) override;
   // Rows of a subtask are in event-time order: its last row's time.
   int64_t CurrentWatermark() const override { return emitted_ == 0 ? INT64_MIN : base_time_ + next_id_ - parallelism_; }
 
@@ -33,6 +37,8 @@ class DatagenSource final : public SourceOperator {
   int64_t next_id_;
   int64_t emitted_ = 0;
   int64_t start_ms_ = 0;
+  int subtask_ = 0;
+  std::optional<RescaledPositions> rescaled_;  // ids read before a parallelism change
   RowBuilder builder_;
 };
 

@@ -87,6 +87,15 @@ Status NexmarkSource::RestorePosition(std::string_view position) {
   return Status::Ok();
 }
 
+Status NexmarkSource::RestoreRescaled(const std::vector<std::string>& positions) {
+  auto parsed = RescaledPositions::Parse(positions);
+  if (!parsed.ok()) return parsed.status().WithPrefix("nexmark source");
+  rescaled_ = std::move(*parsed);
+  next_event_ = rescaled_->Start(subtask_, parallelism_);
+  paced_from_ = (next_event_ - subtask_) / parallelism_;
+  return Status::Ok();
+}
+
 Status NexmarkSource::Open() {
   start_ms_ = MonotonicMs();
   return Status::Ok();
@@ -166,8 +175,12 @@ Status NexmarkSource::Emit(Collector& out, size_t max_rows, bool* done) {
   }
   for (size_t rows = 0; rows < max_rows; ++rows) {
     // Skip other kinds; at most 50 steps since the kind is reachable.
-    while (next_event_ < limit && NexmarkGenerator::KindOf(next_event_) != kind_) next_event_ += parallelism_;
+    while (next_event_ < limit && (NexmarkGenerator::KindOf(next_event_) != kind_ ||
+                                   (rescaled_ && rescaled_->Read(next_event_)))) {
+      next_event_ += parallelism_;
+    }
     if (next_event_ >= limit) break;
+    if (rescaled_ && next_event_ >= rescaled_->end()) rescaled_.reset();
     EmitOne(next_event_, out);
     next_event_ += parallelism_;
   }

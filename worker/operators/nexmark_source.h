@@ -7,12 +7,15 @@
 // generator produces, at any parallelism.
 #pragma once
 
+#include <optional>
+
 #include <cstdint>
 #include <limits>
 
 #include "common/records/row.h"
 #include "worker/operators/nexmark/generator.h"
 #include "worker/operators/operator.h"
+#include "worker/operators/rescaled_positions.h"
 
 namespace sluice {
 
@@ -28,6 +31,7 @@ class NexmarkSource final : public SourceOperator {
   int64_t next_event() const { return next_event_; }
   std::string SnapshotPosition() const override { return std::to_string(next_event_); }
   Status RestorePosition(std::string_view position) override;
+  Status RestoreRescaled(const std::vector<std::string>& positions) override;
 
   // Event time of the last emitted event minus the watermark delay; INT64_MIN
   // before the first row. Event time grows with the event number, so this is
@@ -53,7 +57,8 @@ class NexmarkSource final : public SourceOperator {
   int64_t next_event_;
   int64_t last_event_time_ = std::numeric_limits<int64_t>::min();
   int64_t start_ms_ = 0;
-  int64_t paced_from_ = 0;  // events passed before this run (a restore): `rate` paces from here
+  int64_t paced_from_ = 0;
+  std::optional<RescaledPositions> rescaled_;  // events read before a parallelism change  // events passed before this run (a restore): `rate` paces from here
   nexmark::Person person_;
   nexmark::Auction auction_;
   nexmark::Bid bid_;

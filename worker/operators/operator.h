@@ -9,6 +9,8 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/catalog/operator_catalog.h"
 #include "common/logging.h"
@@ -124,6 +126,11 @@ class SourceOperator : public OperatorBase {
   virtual std::string SnapshotPosition() const { return ""; }
   virtual Status RestorePosition(std::string_view position) {
     return Status::FailedPrecondition("this source cannot restore a read position");
+  }
+  // The positions of every subtask at another parallelism, in subtask order:
+  // go on with what none of them had read yet.
+  virtual Status RestoreRescaled(const std::vector<std::string>& positions) {
+    return Status::FailedPrecondition("this source cannot change its parallelism");
   }
 };
 

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <charconv>
 #include <cstdlib>
+#include <optional>
 #include <filesystem>
 
 #include <unistd.h>
@@ -22,13 +24,14 @@ Result<std::unique_ptr<Operator>> FileSink::Create(const OperatorSetup& setup) {
     if (!index) return Status::InvalidArgument("operator '" + setup.id + "': no partition field '" + name + "'");
     partition_fields.push_back(*index);
   }
-  return std::unique_ptr<Operator>(new FileSink(path, setup.subtask, setup.input, std::move(partition_fields),
-                                                setup.checkpointing, setup.restored_checkpoint));
+  return std::unique_ptr<Operator>(new FileSink(path, setup.subtask, setup.parallelism, setup.input,
+                                                std::move(partition_fields), setup.checkpointing,
+                                                setup.restored_checkpoint));
 }
 
-FileSink::FileSink(std::string directory, int subtask, Schema schema, std::vector<size_t> partition_fields,
-                   bool checkpointing, int64_t restored_checkpoint)
-    : directory_(std::move(directory)), subtask_(subtask), schema_(std::move(schema)),
+FileSink::FileSink(std::string directory, int subtask, int parallelism, Schema schema,
+                   std::vector<size_t> partition_fields, bool checkpointing, int64_t restored_checkpoint)
+    : directory_(std::move(directory)), subtask_(subtask), parallelism_(parallelism), schema_(std::move(schema)),
       partition_fields_(std::move(partition_fields)), checkpointing_(checkpointing),
       restored_checkpoint_(restored_checkpoint) {}
 
@@ -158,42 +161,97 @@ Status FileSink::NotifyCheckpointComplete(int64_t checkpoint_id) {
   return Status::Ok();
 }
 
-// Files of this subtask from an earlier attempt: staged for a checkpoint the
-// restore includes -> published; staged later, in progress, or published at
-// an end the job never reached -> deleted, as the sources replay those rows.
+namespace {
+
+// What a file sink file is: the subtask that wrote it and its stage.
+struct SinkFile {
+  enum class Stage { kInProgress, kPending, kPublished, kEnd, kPlain } stage;
+  int subtask = -1;
+  int64_t checkpoint = 0;  // kPending, kPublished
+};
+
+std::optional<SinkFile> ParseSinkFile(const std::string& name) {
+  auto number = [](std::string_view text, int64_t* out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+    return ec == std::errc() && end == text.data() + text.size() && *out >= 0;
+  };
+  auto ends_with = [&](std::string_view suffix) {
+    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  const bool hidden = name.rfind(".part-", 0) == 0;
+  if (!hidden && name.rfind("part-", 0) != 0) return std::nullopt;
+  std::string_view rest(name);
+  rest.remove_prefix(hidden ? 6 : 5);
+  std::string_view suffix = hidden ? (ends_with(".inprogress") ? ".inprogress" : ".pending") : ".jsonl";
+  if (!ends_with(suffix)) return std::nullopt;
+  rest.remove_suffix(suffix.size());
+  SinkFile f;
+  int64_t s = 0, k = 0;
+  size_t dash = rest.find('-');
+  if (!number(rest.substr(0, dash), &s)) return std::nullopt;
+  f.subtask = static_cast<int>(s);
+  std::string_view tail = dash == std::string_view::npos ? std::string_view() : rest.substr(dash + 1);
+  if (suffix == ".inprogress") {
+    if (dash != std::string_view::npos) return std::nullopt;
+    f.stage = SinkFile::Stage::kInProgress;
+  } else if (dash == std::string_view::npos) {
+    if (hidden) return std::nullopt;
+    f.stage = SinkFile::Stage::kPlain;
+  } else if (!hidden && tail == "end") {
+    f.stage = SinkFile::Stage::kEnd;
+  } else if (number(tail, &k)) {
+    f.stage = hidden ? SinkFile::Stage::kPending : SinkFile::Stage::kPublished;
+    f.checkpoint = k;
+  } else {
+    return std::nullopt;
+  }
+  return f;
+}
+
+}  // namespace
+
+// Files from earlier attempts (of this subtask; subtask 0 also takes those of
+// subtasks that no longer exist after a parallelism change): staged for a
+// checkpoint the restore includes -> published; staged later, in progress,
+// or published at an end the job never reached -> deleted, as the sources
+// replay those rows.
 Status FileSink::RecoverStaged() {
   std::error_code ec;
   if (!std::filesystem::exists(directory_, ec)) return Status::Ok();
-  const std::string s = std::to_string(subtask_);
-  const std::string pending_prefix = ".part-" + s + "-";
   std::vector<std::filesystem::path> remove;
-  std::vector<std::pair<std::filesystem::path, int64_t>> publish;
+  std::vector<std::pair<std::filesystem::path, std::string>> publish;  // -> new name
   for (auto it = std::filesystem::recursive_directory_iterator(directory_, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file()) continue;
-    const std::string name = it->path().filename().string();
-    const bool published = name.rfind("part-" + s + "-", 0) == 0 && name.size() > 6 &&
-                           name.compare(name.size() - 6, 6, ".jsonl") == 0;
-    // Without a checkpoint to restore this is a new job's first attempt (no
-    // attempt publishes before a checkpoint completes): earlier jobs'
-    // output in the directory is replaced, as without checkpoints.
-    if (name == InProgressName() || name == "part-" + s + "-end.jsonl" || name == "part-" + s + ".jsonl" ||
-        (published && restored_checkpoint_ == 0)) {
-      remove.push_back(it->path());
-    } else if (name.rfind(pending_prefix, 0) == 0 && name.size() > pending_prefix.size() + 8 &&
-               name.compare(name.size() - 8, 8, ".pending") == 0) {
-      int64_t id = std::strtoll(name.c_str() + pending_prefix.size(), nullptr, 10);
-      if (id > 0 && id <= restored_checkpoint_) {
-        publish.emplace_back(it->path(), id);
-      } else {
+    auto file = ParseSinkFile(it->path().filename().string());
+    if (!file || !(file->subtask == subtask_ || (subtask_ == 0 && file->subtask >= parallelism_))) continue;
+    using Stage = SinkFile::Stage;
+    switch (file->stage) {
+      case Stage::kInProgress:
+      case Stage::kEnd:
+      case Stage::kPlain:
         remove.push_back(it->path());
-      }
+        break;
+      case Stage::kPending:
+        if (file->checkpoint > 0 && file->checkpoint <= restored_checkpoint_) {
+          publish.emplace_back(it->path(), "part-" + std::to_string(file->subtask) + "-" +
+                                               std::to_string(file->checkpoint) + ".jsonl");
+        } else {
+          remove.push_back(it->path());
+        }
+        break;
+      case Stage::kPublished:
+        // Without a checkpoint to restore this is a new job's first attempt
+        // (no attempt publishes before a checkpoint completes): earlier
+        // jobs' output in the directory is replaced, as without checkpoints.
+        if (restored_checkpoint_ == 0) remove.push_back(it->path());
+        break;
     }
   }
   if (ec) return Status::IoError("file sink: listing '" + directory_ + "' failed: " + ec.message());
   for (const auto& p : remove) std::filesystem::remove(p, ec);
-  for (const auto& [p, id] : publish) {
-    std::filesystem::rename(p, p.parent_path() / ("part-" + s + "-" + std::to_string(id) + ".jsonl"), ec);
+  for (const auto& [p, name] : publish) {
+    std::filesystem::rename(p, p.parent_path() / name, ec);
     if (ec) return Status::IoError("file sink: publishing '" + p.string() + "' failed: " + ec.message());
   }
   return Status::Ok();

@@ -34,7 +34,7 @@ class FileSink final : public Operator {
   Status NotifyCheckpointComplete(int64_t checkpoint_id) override;
 
  private:
-  FileSink(std::string directory, int subtask, Schema schema, std::vector<size_t> partition_fields,
+  FileSink(std::string directory, int subtask, int parallelism, Schema schema, std::vector<size_t> partition_fields,
            bool checkpointing, int64_t restored_checkpoint);
   // Closes every open file; with checkpoints renames each in-progress file
   // to `name(dir)`.
@@ -49,6 +49,7 @@ class FileSink final : public Operator {
 
   const std::string directory_;
   const int subtask_;
+  const int parallelism_;
   const Schema schema_;
   const std::vector<size_t> partition_fields_;
   const bool checkpointing_;
