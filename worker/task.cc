@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include "common/catalog/graph_schema.h"
@@ -324,7 +325,13 @@ Status Task::BuildInputs(const proto::DeployTaskRequest& request, DataPlane* dat
 }
 
 void Task::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    // "t:<vertex>#<subtask>", cut to the 15 characters Linux keeps: what
+    // perf and top show for the thread.
+    std::string name = "t:" + id_.vertex_id().substr(0, 8) + "#" + std::to_string(id_.subtask());
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    Run();
+  });
 }
 
 void Task::Cancel() {
