@@ -68,8 +68,9 @@ int main(int argc, char** argv) {
   run->add_option("-p,--parallelism", parallelism, "Default parallelism")->check(CLI::Range(1, 32768));
   run->add_option("-D", defines, "Set a job parameter: -D name=value")->allow_extra_args(false);
   run->add_flag("-d,--detached", detached, "Print the job id and return at once");
-  std::string from_savepoint;
-  run->add_option("-s,--from-savepoint", from_savepoint, "Start from this savepoint (or checkpoint) directory");
+  std::string from_savepoint, from_checkpoint;
+  run->add_option("-s,--from-savepoint", from_savepoint, "Start from this savepoint directory");
+  run->add_option("--from-checkpoint", from_checkpoint, "Start from this retained checkpoint directory (chk-N)");
 
   bool json = false;
   auto* list = app.add_subcommand("list", "List jobs");
@@ -86,11 +87,11 @@ int main(int argc, char** argv) {
   std::string savepoint_dir;
   auto* savepoint = app.add_subcommand("savepoint", "Take a savepoint of a running job and print its path");
   savepoint->add_option("jobid", job_id, "Job id")->required();
-  savepoint->add_option("directory", savepoint_dir, "Where to write it (an absolute path every worker can reach)")
-      ->required();
+  savepoint->add_option("directory", savepoint_dir,
+                        "Where to write it: an absolute path every worker can reach (default: the job's savepoint.dir)");
   auto* stop = app.add_subcommand("stop", "Take a savepoint, then cancel the job");
   stop->add_option("jobid", job_id, "Job id")->required();
-  stop->add_option("directory", savepoint_dir, "Where to write the savepoint")->required();
+  stop->add_option("--savepoint", savepoint_dir, "Where to write the savepoint (default: the job's savepoint.dir)");
 
   auto* workers = app.add_subcommand("workers", "List registered workers");
   workers->add_flag("--json", json, "Print a JSON object");
@@ -133,7 +134,10 @@ int main(int argc, char** argv) {
     OperatorCatalog catalog = OperatorCatalog::Builtin();
     auto graph = ParseJobFile(job_file, options, catalog);
     if (!graph.ok()) return Error(graph.status());
-    auto id = client.Submit(*graph, from_savepoint);
+    if (!from_savepoint.empty() && !from_checkpoint.empty()) {
+      return Error("run: give --from-savepoint or --from-checkpoint, not both");
+    }
+    auto id = client.Submit(*graph, from_savepoint.empty() ? from_checkpoint : from_savepoint);
     if (!id.ok()) return Error(id.status());
     std::cout << "Job " << *id << " submitted" << std::endl;
     if (detached) return 0;

@@ -64,7 +64,8 @@ nlohmann::json JobStatusJson(const proto::JobStatus& job, int64_t now_ms) {
                         {"last_bytes", c.last_bytes()},
                         {"last_completed_ms", c.last_completed_ms()},
                         {"last_path", c.last_path()},
-                        {"restored_id", c.restored_id()}};
+                        {"restored_id", c.restored_id()},
+                        {"in_progress_id", c.in_progress_id()}};
   out["vertices"] = nlohmann::json::array();
   for (const auto& v : job.vertices()) {
     nlohmann::json vertex = {{"id", v.id()},

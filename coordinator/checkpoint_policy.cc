@@ -56,6 +56,21 @@ Result<CheckpointConfig> ParseCheckpointConfig(const JobKeys& c) {
   CheckpointConfig config;
   SLUICE_ASSIGN_OR_RETURN(config.interval_ms, Duration(c, "checkpoint.interval", 0, true));
   SLUICE_ASSIGN_OR_RETURN(config.timeout_ms, Duration(c, "checkpoint.timeout", 60000, false));
+  SLUICE_ASSIGN_OR_RETURN(config.min_pause_ms, Duration(c, "checkpoint.min-pause", 0, true));
+  SLUICE_ASSIGN_OR_RETURN(config.retained, Count(c, "checkpoint.retained", 1));
+  SLUICE_ASSIGN_OR_RETURN(config.tolerable_failures, Count(c, "checkpoint.tolerable-failures", 0));
+  SLUICE_ASSIGN_OR_RETURN(int concurrent, Count(c, "checkpoint.max-concurrent", 1));
+  if (concurrent != 1) {
+    return Status::InvalidArgument("checkpoint.max-concurrent: only 1 is supported (one checkpoint in flight)");
+  }
+  if (config.retained < 1) return Status::InvalidArgument("checkpoint.retained must be at least 1");
+  auto mode = c.find("checkpoint.mode");
+  if (mode != c.end()) {
+    if (mode->second != "exactly-once" && mode->second != "at-least-once") {
+      return Status::InvalidArgument("checkpoint.mode: '" + mode->second + "' is not exactly-once or at-least-once");
+    }
+    config.exactly_once = mode->second == "exactly-once";
+  }
   auto dir = c.find("checkpoint.dir");
   if (dir != c.end()) config.dir = dir->second;
   if (config.enabled() && config.dir.empty()) {
@@ -71,7 +86,7 @@ Result<CheckpointConfig> ParseCheckpointConfig(const JobKeys& c) {
 Result<RestartStrategy> ParseRestartStrategy(const JobKeys& c, bool checkpointing) {
   RestartStrategy s;
   auto kind = c.find("restart-strategy");
-  std::string name = kind != c.end() ? kind->second : (checkpointing ? "fixed-delay" : "none");
+  std::string name = kind != c.end() ? kind->second : (checkpointing ? "exponential-delay" : "none");
   if (name == "none") return s;
   if (name == "fixed-delay") {
     s.kind = RestartStrategy::Kind::kFixedDelay;
@@ -84,6 +99,8 @@ Result<RestartStrategy> ParseRestartStrategy(const JobKeys& c, bool checkpointin
     SLUICE_ASSIGN_OR_RETURN(s.attempts, Count(c, "restart-strategy.exponential-delay.attempts", 10));
     SLUICE_ASSIGN_OR_RETURN(s.delay_ms, Duration(c, "restart-strategy.exponential-delay.initial-backoff", 1000, false));
     SLUICE_ASSIGN_OR_RETURN(s.max_delay_ms, Duration(c, "restart-strategy.exponential-delay.max-backoff", 60000, false));
+    SLUICE_ASSIGN_OR_RETURN(s.reset_ms,
+                            Duration(c, "restart-strategy.exponential-delay.reset-backoff-threshold", 3600000, false));
     auto m = c.find("restart-strategy.exponential-delay.backoff-multiplier");
     if (m != c.end()) {
       char* end = nullptr;

@@ -20,13 +20,19 @@ TEST(CheckpointPolicyTest, CheckpointsNeedAnAbsoluteDirectory) {
               HasSubstr("absolute"));
   EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.interval", "soon"}}).status().message(),
               HasSubstr("checkpoint.interval: 'soon'"));
+  EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.max-concurrent", "2"}}).status().message(), HasSubstr("only 1"));
+  EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.mode", "twice"}}).status().message(), HasSubstr("'twice'"));
+  auto tuned = ParseCheckpointConfig({{"checkpoint.retained", "3"}, {"checkpoint.mode", "at-least-once"}});
+  ASSERT_TRUE(tuned.ok());
+  EXPECT_EQ(tuned->retained, 3);
+  EXPECT_FALSE(tuned->exactly_once);
 }
 
 TEST(CheckpointPolicyTest, RestartStrategies) {
   auto none = ParseRestartStrategy({}, false);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->DelayBefore(1));
-  auto fixed = ParseRestartStrategy({}, true);  // checkpoints on: fixed-delay
+  auto fixed = ParseRestartStrategy({{"restart-strategy", "fixed-delay"}}, true);
   ASSERT_TRUE(fixed.ok());
   EXPECT_EQ(fixed->DelayBefore(1), 1000);
   EXPECT_EQ(fixed->DelayBefore(10), 1000);
@@ -41,8 +47,15 @@ TEST(CheckpointPolicyTest, RestartStrategies) {
   EXPECT_EQ(exp->DelayBefore(5), 1000);
   EXPECT_THAT(ParseRestartStrategy({{"restart-strategy", "sometimes"}}, false).status().message(),
               HasSubstr("'sometimes' is not one of none, fixed-delay, exponential-delay"));
-  EXPECT_THAT(ParseRestartStrategy({{"restart-strategy.fixed-delay.attempts", "-1"}}, true).status().message(),
+  EXPECT_THAT(ParseRestartStrategy({{"restart-strategy", "fixed-delay"}, {"restart-strategy.fixed-delay.attempts", "-1"}},
+                                   true)
+                  .status()
+                  .message(),
               HasSubstr("attempts"));
+  auto by_default = ParseRestartStrategy({}, true);  // checkpoints on: exponential-delay
+  ASSERT_TRUE(by_default.ok());
+  EXPECT_EQ(by_default->kind, RestartStrategy::Kind::kExponentialDelay);
+  EXPECT_EQ(by_default->DelayBefore(2), 2000);
 }
 
 }  // namespace

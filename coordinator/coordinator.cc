@@ -162,7 +162,7 @@ void Coordinator::DriveJob(Job* job) {
   while (true) {
     if (!job->failure.empty()) {
       Transition(job, proto::FAILING);
-      AbortPendingCheckpoint(job, "the job is failing");
+      AbortPendingCheckpoint(job, "the job is failing", false);
       CancelTasksAndWait(job, lock);
       if (!job->cancel_requested && !stopping_ && Restart(job, lock)) continue;
       if (job->state == proto::FAILING) Transition(job, proto::FAILED);
@@ -196,7 +196,13 @@ void Coordinator::DriveJob(Job* job) {
 // then runs again on whatever slots there are, from the latest completed
 // checkpoint (or from the start without one).
 bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
-  auto delay = job->restart.DelayBefore(job->restarts + 1);
+  if (job->last_restart_mono > 0 && clock_->MonotonicMillis() - job->last_restart_mono > job->restart.reset_ms &&
+      job->restart.kind == RestartStrategy::Kind::kExponentialDelay) {
+    job->backoff_restarts = 0;  // it ran long enough: the backoff starts over
+  }
+  auto delay = job->restart.DelayBefore(job->restart.kind == RestartStrategy::Kind::kExponentialDelay
+                                            ? job->backoff_restarts + 1
+                                            : job->restarts + 1);
   if (!delay) {
     if (job->restart.kind != RestartStrategy::Kind::kNone) {
       job->failure += " (no restart left: " + job->restart.ToString() + ", " + std::to_string(job->restarts) +
@@ -205,6 +211,8 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
     return false;
   }
   ++job->restarts;
+  ++job->backoff_restarts;
+  job->last_restart_mono = clock_->MonotonicMillis();
   log_->warn("job {}: restart {} of {} in {} ms after: {}", job->id, job->restarts, job->restart.attempts, *delay,
              job->failure);
   Transition(job, proto::RESTARTING);
@@ -218,6 +226,10 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
     Transition(job, proto::CANCELED);
     return false;
   }
+  if (!SelectRestorePoint(job)) {
+    Transition(job, proto::FAILED);
+    return false;
+  }
   job->failure.clear();
   job->stats.set_restored_id(job->latest ? job->latest->checkpoint_id() : 0);
   for (auto& vertex : job->subtasks) {
@@ -226,6 +238,12 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
   if (!AcquireSlots(job, lock)) return false;  // it ended the job
   Status deployed = DeployAll(job, lock);
   if (!deployed.ok()) {
+    // A task that cannot read its state marks the checkpoint damaged: the
+    // next restart falls back to an earlier one.
+    if (job->latest && deployed.message().find("restoring checkpoint") != std::string::npos) {
+      job->bad_checkpoint = job->latest->checkpoint_id();
+      job->bad_checkpoint_reason = deployed.message();
+    }
     FailJob(job, deployed.message());
     return true;  // the loop fails, or restarts, it
   }
@@ -288,14 +306,23 @@ void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
   lock.lock();
 }
 
-Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, const std::string& directory, bool stop) {
-  if (directory.empty() || directory[0] != '/') {
-    return Status::InvalidArgument("savepoint directory '" + directory + "' must be an absolute path");
-  }
+Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, const std::string& requested_dir,
+                                                  bool stop) {
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return Status::NotFound("no job with id '" + job_id + "'");
   Job* job = it->second.get();
+  std::string directory = requested_dir;
+  if (directory.empty()) {
+    auto configured = job->graph.config().find("savepoint.dir");
+    if (configured == job->graph.config().end() || configured->second.empty()) {
+      return Status::InvalidArgument("no savepoint directory given, and the job sets no savepoint.dir");
+    }
+    directory = configured->second;
+  }
+  if (directory[0] != '/') {
+    return Status::InvalidArgument("savepoint directory '" + directory + "' must be an absolute path");
+  }
   auto ready = [&]() -> Status {
     if (job->state != proto::RUNNING) {
       return Status::FailedPrecondition("job " + job_id + " is " + JobStateName(job->state) + ", not RUNNING");
@@ -337,7 +364,27 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
   return path;
 }
 
-void Coordinator::AbortPendingCheckpoint(Job* job, const std::string& why) {
+bool Coordinator::SelectRestorePoint(Job* job) {
+  std::string damage;
+  while (!job->retained.empty()) {
+    const std::string dir = job->retained.back();
+    auto metadata = ReadCheckpointMetadata(dir);
+    if (metadata.ok() && metadata->checkpoint_id() != job->bad_checkpoint) {
+      job->latest = std::make_unique<proto::CheckpointMetadata>(std::move(*metadata));
+      return true;
+    }
+    std::string why = metadata.ok() ? job->bad_checkpoint_reason : metadata.status().message();
+    log_->error("job {}: checkpoint {} cannot be restored: {}", job->id, dir, why);
+    damage += (damage.empty() ? "" : "; ") + dir + ": " + why;
+    job->retained.pop_back();
+  }
+  if (damage.empty()) return true;  // none retained: as before (from the start, or a savepoint)
+  job->latest.reset();
+  job->failure = "no retained checkpoint can be restored: " + damage;
+  return false;
+}
+
+void Coordinator::AbortPendingCheckpoint(Job* job, const std::string& why, bool counts) {
   if (!job->pending) return;
   const auto& pending = *job->pending;
   log_->warn("job {}: {} {} failed: {}", job->id, pending.savepoint_dir.empty() ? "checkpoint" : "savepoint",
@@ -345,6 +392,12 @@ void Coordinator::AbortPendingCheckpoint(Job* job, const std::string& why) {
   if (pending.savepoint_dir.empty()) {
     job->stats.set_failed(job->stats.failed() + 1);
     RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, pending.id));
+    if (counts && ++job->consecutive_failures > job->checkpoint.tolerable_failures) {
+      FailJob(job, "checkpoint " + std::to_string(pending.id) + " failed: " + why + " (" +
+                       std::to_string(job->consecutive_failures) +
+                       " in a row; checkpoint.tolerable-failures is " +
+                       std::to_string(job->checkpoint.tolerable_failures) + ")");
+    }
   } else {
     job->savepoints.emplace(pending.id, Status::Unavailable("savepoint " + std::to_string(pending.id) + ": " + why));
     RemoveCheckpoint(pending.savepoint_dir);
@@ -406,7 +459,13 @@ void Coordinator::CompleteCheckpoint(Job* job) {
     changed_.notify_all();
     return;
   }
-  if (job->latest) RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, job->latest->checkpoint_id()));
+  job->retained.push_back(dir);
+  while (static_cast<int>(job->retained.size()) > job->checkpoint.retained) {
+    RemoveCheckpoint(job->retained.front());
+    job->retained.pop_front();
+  }
+  job->consecutive_failures = 0;
+  job->next_trigger_mono = std::max(job->next_trigger_mono, clock_->MonotonicMillis() + job->checkpoint.min_pause_ms);
   const int64_t duration = clock_->MonotonicMillis() - pending.started_mono;
   log_->info("job {}: checkpoint {} complete in {} ms ({} bytes)", job->id, pending.id, duration, bytes);
   auto& stats = job->stats;
@@ -697,6 +756,7 @@ proto::JobStatus Coordinator::StatusOf(const Job& job, bool with_vertices) const
   st.set_end_time_ms(job.end_time_ms);
   st.set_failure(job.failure);
   *st.mutable_checkpoints() = job.stats;
+  st.mutable_checkpoints()->set_in_progress_id(job.pending ? job.pending->id : 0);
   st.set_restarts(job.restarts);
   if (!with_vertices) return st;
   for (int v = 0; v < job.graph.vertices_size(); ++v) {

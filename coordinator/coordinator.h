@@ -4,6 +4,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -108,7 +109,13 @@ class Coordinator {
     };
     std::map<int64_t, Result<std::string>> savepoints;  // id -> path, or why it failed
     std::unique_ptr<PendingCheckpoint> pending;
-    std::unique_ptr<proto::CheckpointMetadata> latest;  // the last completed checkpoint
+    std::unique_ptr<proto::CheckpointMetadata> latest;  // what the next attempt restores
+    std::deque<std::string> retained;                   // completed checkpoints' directories, oldest first
+    int64_t bad_checkpoint = 0;       // found damaged when restoring: never used again
+    std::string bad_checkpoint_reason;
+    int consecutive_failures = 0;     // failed checkpoints since the last completed one
+    int backoff_restarts = 0;         // restarts since the exponential backoff last reset
+    int64_t last_restart_mono = 0;
     int64_t notify_id = 0, notified_id = 0;             // completions to tell the workers
     proto::CheckpointStats stats;
   };
@@ -119,7 +126,11 @@ class Coordinator {
   void MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock);
   void SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock);
   void CompleteCheckpoint(Job* job);
-  void AbortPendingCheckpoint(Job* job, const std::string& why);
+  void AbortPendingCheckpoint(Job* job, const std::string& why, bool counts = true);
+  // Chooses the checkpoint a restart restores: the newest retained one
+  // whose _metadata reads back whole. False (and the job failed) when every
+  // retained checkpoint is damaged: it must not run on wrong state.
+  bool SelectRestorePoint(Job* job);
   // Sends the trigger of the pending checkpoint (lock released around RPCs).
   void SendTrigger(Job* job, std::unique_lock<std::mutex>& lock);
   // Each step runs with mu_ held (unique_lock passed in) and may release it

@@ -177,6 +177,8 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     }
     checkpoint_interval_ms = *ms;
   }
+  auto mode = request.job_config().find("checkpoint.mode");
+  exactly_once_ = mode == request.job_config().end() || mode->second != "at-least-once";
   auto dir = request.job_config().find("checkpoint.dir");
   if (dir != request.job_config().end()) checkpoint_dir_ = dir->second;
   std::filesystem::path base = state_dir.empty()
@@ -605,7 +607,9 @@ Status Task::RunInputs() {
         }
         aligning = e.checkpoint_id;
         aligning_barrier = e;
-        state.blocked = true;
+        // At-least-once: the channel keeps flowing; rows after its barrier
+        // enter the state before the snapshot, and a restore replays them.
+        state.blocked = exactly_once_;
         if (++barriers_seen == open_channels) SLUICE_RETURN_IF_ERROR(complete_alignment());
       }
       // The task's watermark is the minimum over channels open and active.

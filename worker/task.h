@@ -127,6 +127,7 @@ class Task {
 
   std::string checkpoint_dir_;
   KeyGroupRange key_groups_;
+  bool exactly_once_ = true;  // checkpoint.mode: align barriers
   CheckpointListener checkpoint_listener_;
   std::mutex checkpoint_mu_;
   int64_t requested_checkpoint_ = 0;  // guarded by checkpoint_mu_

@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -64,14 +65,17 @@ class CheckpointRecoveryTest : public ::testing::Test {
   }
 
   // datagen -> 1 s windows per key -> file sink, paced to take 12 s.
-  std::string WriteJob(const std::string& out) {
+  std::string WriteJob(const std::string& out, const std::string& extra_config = "") {
     const std::string job_file = cluster_.dir() + "/recover.yaml";
     std::ofstream(job_file) << "name: recover\n"
                             << "parallelism: 2\n"
                             << "config:\n"
                             << "  checkpoint.interval: 200ms\n"
                             << "  checkpoint.dir: " << cluster_.dir() << "/checkpoints\n"
-                            << "  restart-strategy.fixed-delay.delay: 100ms\n"
+                            << "  restart-strategy: fixed-delay\n"
+                            << (extra_config.empty() ? "  restart-strategy.fixed-delay.delay: 100ms\n"
+                                                       "  checkpoint.retained: 2\n"
+                                                     : extra_config)
                             << "operators:\n"
                             << "  - {id: gen, type: datagen, events: " << kRows << ", keys: " << kKeys
                             << ", rate: 20000}\n"
@@ -168,7 +172,7 @@ TEST_F(CheckpointRecoveryTest, StopWithSavepointAndResumeAtParallelismThreeThenO
         },
         30000))
         << cluster_.Logs();
-    CommandResult stop = cluster_.Cli({"stop", job, savepoints});
+    CommandResult stop = cluster_.Cli({"stop", job, "--savepoint", savepoints});
     ASSERT_EQ(stop.exit_code, 0) << stop.err << cluster_.Logs();
     ASSERT_THAT(stop.out, ::testing::HasSubstr("Savepoint " + savepoints + "/savepoint-"));
     path = stop.out.substr(10, stop.out.find(' ', 10) - 10);
@@ -176,6 +180,71 @@ TEST_F(CheckpointRecoveryTest, StopWithSavepointAndResumeAtParallelismThreeThenO
     ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "CANCELED"; }, 15000)) << cluster_.Logs();
   }
   EXPECT_EQ(Output(out), Expected());
+}
+
+// Kills the worker under the windows and, while the job waits to restart,
+// damages the newest checkpoint with `damage` (given its directory).
+void KillAndDamage(CheckpointRecoveryTest* t, LocalCluster& cluster, const std::string& job, size_t workers,
+                   const std::function<void(const std::string&)>& damage) {
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto s = cluster.CliJson({"status", job});
+        return s["state"] == "RUNNING" && s["checkpoints"]["completed"].get<int64_t>() >= 3;
+      },
+      30000))
+      << cluster.Logs();
+  auto status = cluster.CliJson({"status", job});
+  std::string address;
+  for (const auto& v : status["vertices"]) {
+    if (v["id"] == "counts") address = v["subtasks"][0]["worker_address"];
+  }
+  for (size_t i = 0; i < workers; ++i) {
+    if (cluster.worker_address(i) == address) cluster.worker(i).Signal(SIGKILL);
+  }
+  ASSERT_TRUE(WaitUntil([&] { return cluster.JobState(job) == "RESTARTING"; }, 10000)) << cluster.Logs();
+  damage(cluster.CliJson({"status", job})["checkpoints"]["last_path"].get<std::string>());
+}
+
+TEST_F(CheckpointRecoveryTest, ADamagedNewestCheckpointFallsBackToThePreviousOne) {
+  StartCluster(3);
+  const std::string out = cluster_.dir() + "/out";
+  CommandResult run = cluster_.Cli({"run", WriteJob(out, "  restart-strategy.fixed-delay.delay: 1s\n  checkpoint.retained: 2\n"), "--detached"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string job = JobIdFromRunOutput(run.out);
+  int64_t newest = 0;
+  KillAndDamage(this, cluster_, job, workers_, [&](const std::string& dir) {
+    newest = std::stoll(dir.substr(dir.rfind("chk-") + 4));
+    std::filesystem::resize_file(dir + "/_metadata", std::filesystem::file_size(dir + "/_metadata") / 2);
+  });
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FINISHED"; }, 60000)) << cluster_.Logs();
+  auto status = Status(job);
+  EXPECT_EQ(status["checkpoints"]["restored_id"].get<int64_t>(), newest - 1) << "the one before the damaged one";
+  EXPECT_EQ(Output(out), Expected());
+}
+
+TEST_F(CheckpointRecoveryTest, WithNoGoodCheckpointLeftTheJobFailsNamingTheFile) {
+  StartCluster(3);
+  CommandResult run = cluster_.Cli({"run",
+                                    WriteJob(cluster_.dir() + "/out",
+                                             "  restart-strategy.fixed-delay.delay: 1s\n  checkpoint.retained: 1\n"),
+                                    "--detached"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string job = JobIdFromRunOutput(run.out);
+  std::string damaged;
+  KillAndDamage(this, cluster_, job, workers_, [&](const std::string& dir) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() == ".state" && entry.path().filename().string().rfind("counts-", 0) == 0) {
+        damaged = entry.path().string();
+        std::filesystem::resize_file(entry.path(), std::filesystem::file_size(entry.path()) - 5);
+        break;
+      }
+    }
+  });
+  ASSERT_FALSE(damaged.empty());
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FAILED"; }, 60000)) << cluster_.Logs();
+  std::string failure = Status(job)["failure"];
+  EXPECT_THAT(failure, ::testing::HasSubstr("no retained checkpoint can be restored"));
+  EXPECT_THAT(failure, ::testing::HasSubstr(damaged));
 }
 
 TEST_F(CheckpointRecoveryTest, ADamagedSavepointIsRefused) {

@@ -241,10 +241,12 @@ Status FileSink::RecoverStaged() {
         }
         break;
       case Stage::kPublished:
-        // Without a checkpoint to restore this is a new job's first attempt
-        // (no attempt publishes before a checkpoint completes): earlier
-        // jobs' output in the directory is replaced, as without checkpoints.
-        if (restored_checkpoint_ == 0) remove.push_back(it->path());
+        // Published after the restored checkpoint (a fallback to an older
+        // one, or a checkpoint completed after a savepoint): the sources
+        // replay those rows, so the file goes. Without a checkpoint to
+        // restore this is a new job's first attempt, and earlier jobs'
+        // output in the directory is replaced, as without checkpoints.
+        if (restored_checkpoint_ == 0 || file->checkpoint > restored_checkpoint_) remove.push_back(it->path());
         break;
     }
   }

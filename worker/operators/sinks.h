@@ -21,7 +21,8 @@ namespace sluice {
 // becomes `.part-<s>-<N>.pending`; when N completes, `part-<s>-<N>.jsonl`,
 // and at the end of input the rest is published as `part-<s>-end.jsonl`.
 // A restarted attempt publishes what the checkpoint it restores from had
-// staged and deletes everything staged after it, which the sources replay.
+// staged and deletes everything staged or published after it, which the
+// sources replay.
 class FileSink final : public Operator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
