@@ -8,10 +8,12 @@
 # ceiling.
 #
 #   bench/nexmark/run.sh [--events N] [--queries q0,q1,...] [--parallelism P]
-#                        [--state rocksdb|memory]
+#                        [--state rocksdb|memory] [--checkpoint-interval D]
 #
 # --state picks the keyed state backend (state.backend; RocksDB by default,
-# as in Flink's Nexmark setup).
+# as in Flink's Nexmark setup). --checkpoint-interval runs each query twice,
+# without and with checkpoints every D (to a directory under run/), and
+# reports both, so their cost is measured in one run.
 # Prints a table and writes bench/results/nexmark-<time>.json.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,12 +21,14 @@ events=20000000
 queries=""
 parallelism=2
 state=rocksdb
+checkpoint=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) events="${2:?}"; shift 2 ;;
     --queries) queries="${2:?}"; shift 2 ;;
     --parallelism) parallelism="${2:?}"; shift 2 ;;
     --state) state="${2:?}"; shift 2 ;;
+    --checkpoint-interval) checkpoint="${2:?}"; shift 2 ;;
     *) echo "run.sh: unknown option '$1' (--events N, --queries q0,q1,..., --parallelism P, --state rocksdb|memory)" >&2; exit 2 ;;
   esac
 done
@@ -51,10 +55,11 @@ cpu_ticks() {
 
 results="$SLUICE_RUN_DIR/results.jsonl"
 : >"$results"
-measure() {  # name jobfile
-  local before after job
+measure() {  # name jobfile [extra -D arguments...]
+  local before after job name="$1" file="$2"
+  shift 2
   before=$(cpu_ticks)
-  job=$("$bin/sluice" run "$2" -p "$parallelism" -D events="$events" -D state.backend="$state" | sed -n 's/^Job \([0-9a-f]*\) submitted$/\1/p')
+  job=$("$bin/sluice" run "$file" -p "$parallelism" -D events="$events" -D state.backend="$state" "$@" | sed -n 's/^Job \([0-9a-f]*\) submitted$/\1/p')
   after=$(cpu_ticks)
   "$bin/sluice" status "$job" --json | python3 -c '
 import json, sys
@@ -64,8 +69,11 @@ if s["state"] != "FINISHED":
     sys.exit(name + ": job " + s["state"] + ": " + s["failure"])
 seconds = (s["end_time_ms"] - s["start_time_ms"]) / 1000.0
 cpu = (after - before) / hz
-print(json.dumps({"query": name, "events": events, "seconds": seconds, "cpu_seconds": cpu, "state": sys.argv[6]}))
-' "$1" "$events" "$before" "$after" "$(getconf CLK_TCK)" "$state" >>"$results"
+c = s.get("checkpoints", {})
+print(json.dumps({"query": name, "events": events, "seconds": seconds, "cpu_seconds": cpu, "state": sys.argv[6],
+                  "checkpoints": c.get("completed", 0), "checkpoint_ms": c.get("last_duration_ms", 0),
+                  "checkpoint_bytes": c.get("last_bytes", 0)}))
+' "$name" "$events" "$before" "$after" "$(getconf CLK_TCK)" "$state" >>"$results"
 }
 
 "$bin/sluice" run "$root/bench/nexmark/generator.yaml" -D events=1000000 >/dev/null  # warm-up
@@ -73,6 +81,10 @@ measure "generator only" "$root/bench/nexmark/generator.yaml"
 IFS=, read -ra list <<<"$queries"
 for q in "${list[@]}"; do
   measure "$q" "$root/examples/jobs/nexmark/$q.yaml"
+  if [ -n "$checkpoint" ]; then
+    measure "$q checkpoints $checkpoint" "$root/examples/jobs/nexmark/$q.yaml" \
+      -D checkpoint.interval="$checkpoint" -D checkpoint.dir="$SLUICE_RUN_DIR/checkpoints"
+  fi
 done
 
 mkdir -p "$root/bench/results"
@@ -88,8 +100,10 @@ rows = []
 for line in open(sys.argv[1]):
     r = json.loads(line)
     per_core = r["events"] / r["cpu_seconds"] if r["cpu_seconds"] > 0 else 0.0
-    f = flink.get(r["query"])
-    rows.append({"query": r["query"], "state": r["state"], "events": r["events"], "seconds": round(r["seconds"], 3),
+    f = flink.get(r["query"].split(" ")[0])
+    rows.append({"query": r["query"], "state": r["state"], "events": r["events"],
+                 "checkpoints": r.get("checkpoints", 0), "last_checkpoint_ms": r.get("checkpoint_ms", 0),
+                 "last_checkpoint_bytes": r.get("checkpoint_bytes", 0), "seconds": round(r["seconds"], 3),
                  "cores": round(r["cpu_seconds"] / r["seconds"], 2) if r["seconds"] > 0 else 0.0,
                  "events_per_second_per_core": round(per_core),
                  "flink_events_per_second_per_core": f * 1000 if f else None,
@@ -102,5 +116,9 @@ for r in rows:
     ratio = "%.1fx" % r["ratio"] if r["ratio"] else "-"
     print("| %s | %s | %d | %.2f | %.2f | %d | %s | %s |" % (r["query"], r["state"], r["events"], r["seconds"], r["cores"],
           r["events_per_second_per_core"], flink_text, ratio))
+for r in rows:
+    if r["checkpoints"]:
+        print("%s: %d checkpoints, the last took %d ms and holds %d bytes" % (r["query"], r["checkpoints"],
+              r["last_checkpoint_ms"], r["last_checkpoint_bytes"]))
 print("\nwritten to " + sys.argv[2])
 PY
