@@ -16,9 +16,7 @@ class IdleInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     cluster_ = new LocalCluster();
-    ASSERT_TRUE(cluster_->StartCoordinator().ok()) << cluster_->Logs();
-    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
-    ASSERT_TRUE(cluster_->WaitForWorkers(1)) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->Start(1).ok()) << cluster_->Logs();
   }
   static void TearDownTestSuite() {
     delete cluster_;

@@ -29,10 +29,7 @@ class NexmarkAllKindsReferenceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     cluster_ = new LocalCluster();
-    ASSERT_TRUE(cluster_->StartCoordinator().ok()) << cluster_->Logs();
-    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
-    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
-    ASSERT_TRUE(cluster_->WaitForWorkers(2)) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->Start(2).ok()) << cluster_->Logs();
     LoadEvents();
   }
   static void TearDownTestSuite() {

@@ -22,10 +22,7 @@ class StateBoundedTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     cluster_ = new LocalCluster();
-    ASSERT_TRUE(cluster_->StartCoordinator().ok()) << cluster_->Logs();
-    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
-    ASSERT_TRUE(cluster_->StartWorker(2).ok()) << cluster_->Logs();
-    ASSERT_TRUE(cluster_->WaitForWorkers(2)) << cluster_->Logs();
+    ASSERT_TRUE(cluster_->Start(2).ok()) << cluster_->Logs();
   }
   static void TearDownTestSuite() {
     delete cluster_;

@@ -84,6 +84,13 @@ Status LocalCluster::StartWorker(int slots, std::vector<std::string> flags) {
   return Status::Ok();
 }
 
+Status LocalCluster::Start(size_t workers, int slots) {
+  SLUICE_RETURN_IF_ERROR(StartCoordinator());
+  for (size_t i = 0; i < workers; ++i) SLUICE_RETURN_IF_ERROR(StartWorker(slots));
+  if (!WaitForWorkers(workers)) return Status::DeadlineExceeded("the workers did not register");
+  return Status::Ok();
+}
+
 bool LocalCluster::WaitForWorkers(size_t n, int64_t timeout_ms) {
   return WaitUntil(
       [&] {

@@ -26,6 +26,8 @@ class LocalCluster {
   Status StartWorker(int slots = 2, std::vector<std::string> flags = {});
   // Waits until `n` workers are registered.
   bool WaitForWorkers(size_t n, int64_t timeout_ms = 15000);
+  // The usual start: the coordinator and `workers` workers, all registered.
+  Status Start(size_t workers, int slots = 2);
 
   const std::string& coordinator_address() const { return coordinator_address_; }
   const std::string& worker_address(size_t i) const { return workers_[i].address; }

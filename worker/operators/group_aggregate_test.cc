@@ -12,6 +12,8 @@
 #include <utility>
 #include <unistd.h>
 
+#include "worker/operators/testing/json_collector.h"
+
 #include "common/records/row_json.h"
 #include "worker/operators/operator_registry.h"
 #include "worker/operators/window_aggregate.h"
@@ -24,23 +26,7 @@ using ::testing::HasSubstr;
 using Rows = std::vector<std::string>;
 
 // Every row as JSON, in order, and the watermarks passed on.
-class Recorder final : public Collector {
- public:
-  explicit Recorder(Schema schema) : schema_(std::move(schema)) {}
-  void Collect(const RowView& row) override {
-    std::string line;
-    AppendRowJson(row, schema_, &line);
-    rows.push_back(line);
-  }
-  void EmitWatermark(int64_t w) override { watermarks.push_back(w); }
-  // The rows so far, forgotten.
-  Rows Take() { return std::exchange(rows, {}); }
-  Rows rows;
-  std::vector<int64_t> watermarks;
-
- private:
-  Schema schema_;
-};
+using Recorder = JsonCollector;
 
 // (k INT64, v INT64, s STRING), or a changelog (op STRING, k, v, s).
 Schema InputSchema(bool changelog) {

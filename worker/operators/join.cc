@@ -112,29 +112,15 @@ void JoinOperator::ProcessWatermark(int64_t watermark, Collector& out) {
   // At the end of input (INT64_MAX) nothing is left to match and the state
   // goes with the task: deleting it row by row would only cost time.
   if (failure().ok() && watermark != INT64_MAX && next_expiry_ != INT64_MAX && next_expiry_ < watermark_) {
-    next_expiry_ = INT64_MAX;
-    std::vector<std::string> expired;
-    for (int kg = 0; kg < static_cast<int>(touched_.size()) && failure().ok(); ++kg) {
-      if (!touched_[kg]) continue;
-      expired.clear();
-      auto it = state_->Scan(timer_key_.Reset(kg, kExpiryState));
-      for (; it->Valid(); it->Next()) {
-        const int64_t expiry = StateKey::ReadOrderedInt64(it->key(), kPrefixBytes);
-        if (expiry >= watermark_) {
-          next_expiry_ = std::min(next_expiry_, expiry);
-          break;
-        }
-        expired.emplace_back(it->key());
-      }
-      if (!Check(it->status())) break;
-      for (const auto& timer : expired) {
-        // [kg][3][expiry][side][key][seq] -> the row at [kg][1|2][key][seq]
-        std::string_view rest = std::string_view(timer).substr(kPrefixBytes + 8);
-        int s = rest[0] == 'L' ? 0 : 1;
-        state_key_.Reset(kg, kRowState[s]).AddBytes(rest.substr(1));
-        if (!Check(state_->Delete(state_key_)) || !Check(state_->Delete(timer))) break;
-      }
-    }
+    // Expiry timers [kg][3][expiry][side][key][seq] name the row at
+    // [kg][1|2][key][seq]: the row goes with its timer.
+    auto next = TakeDue(*state_, touched_, kExpiryState, watermark_ - 1,
+                        [&](int kg, std::string_view timer, std::string_view, int64_t) {
+                          std::string_view rest = timer.substr(kPrefixBytes + 8);
+                          int s = rest[0] == 'L' ? 0 : 1;
+                          return state_->Delete(state_key_.Reset(kg, kRowState[s]).AddBytes(rest.substr(1)));
+                        });
+    if (Check(next.status())) next_expiry_ = *next;
   }
   out.EmitWatermark(watermark);
 }

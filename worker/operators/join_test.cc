@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "common/records/row_json.h"
+#include "worker/operators/testing/json_collector.h"
 
 namespace sluice {
 namespace {
@@ -18,20 +18,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
-
-class JsonCollector final : public Collector {
- public:
-  explicit JsonCollector(Schema schema) : schema_(std::move(schema)) {}
-  void Collect(const RowView& row) override {
-    std::string line;
-    AppendRowJson(row, schema_, &line);
-    rows.push_back(line);
-  }
-  std::vector<std::string> rows;
-
- private:
-  Schema schema_;
-};
 
 const Schema kAuction({{"id", FieldType::kInt64, false},
                        {"dateTime", FieldType::kTimestamp, false},

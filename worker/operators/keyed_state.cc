@@ -17,6 +17,31 @@ Result<std::unique_ptr<KeyedStateBackend>> OpenOperatorState(const OperatorSetup
   return backend;
 }
 
+Result<int64_t> TakeDue(KeyedStateBackend& state, const std::vector<bool>& key_groups, uint8_t state_id, int64_t due,
+                        const DueVisitor& visit) {
+  constexpr size_t kTimeOffset = 3;  // after the key group and the state byte
+  int64_t next = INT64_MAX;
+  StateKey prefix;
+  std::vector<std::string> taken;
+  for (int kg = 0; kg < static_cast<int>(key_groups.size()); ++kg) {
+    if (!key_groups[kg]) continue;
+    taken.clear();
+    auto it = state.Scan(prefix.Reset(kg, state_id));
+    for (; it->Valid(); it->Next()) {
+      const int64_t time = StateKey::ReadOrderedInt64(it->key(), kTimeOffset);
+      if (time > due) {
+        next = std::min(next, time);
+        break;
+      }
+      SLUICE_RETURN_IF_ERROR(visit(kg, it->key(), it->value(), time));
+      taken.emplace_back(it->key());
+    }
+    SLUICE_RETURN_IF_ERROR(it->status());
+    for (const auto& key : taken) SLUICE_RETURN_IF_ERROR(state.Delete(key));
+  }
+  return next;
+}
+
 Result<std::vector<size_t>> KeyFieldsOf(const OperatorSetup& setup, const char* option) {
   std::vector<size_t> fields;
   for (const auto& name : setup.options.GetList(option)) {

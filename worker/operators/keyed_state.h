@@ -4,7 +4,9 @@
 // state lands in a key group this subtask owns.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/records/row.h"
@@ -43,6 +45,18 @@ class KeyContext {
 // Opens the operator's backend through setup.open_state, or an in-memory one
 // when the setup has no opener (unit tests).
 Result<std::unique_ptr<KeyedStateBackend>> OpenOperatorState(const OperatorSetup& setup);
+
+// State kept in time order, keys [kg][state][time][...] (windows by their
+// end, timers): in each key group marked in `key_groups`, visits the entries
+// of `state_id` with time <= `due`, oldest first, then deletes them. Returns
+// the earliest time left (INT64_MAX: none), for the next firing.
+using DueVisitor = std::function<Status(int key_group, std::string_view key, std::string_view value, int64_t time)>;
+Result<int64_t> TakeDue(KeyedStateBackend& state, const std::vector<bool>& key_groups, uint8_t state_id, int64_t due,
+                        const DueVisitor& visit);
+
+// The latest time a window [start, end) may fire at: its end has passed
+// when the watermark reaches end - 1.
+inline int64_t DueWindowEnd(int64_t watermark) { return watermark == INT64_MAX ? INT64_MAX : watermark + 1; }
 
 // Resolves the operator's 'key' option to field indexes of the input.
 Result<std::vector<size_t>> KeyFieldsOf(const OperatorSetup& setup, const char* option = "key");

@@ -7,7 +7,7 @@
 #include <set>
 #include <unistd.h>
 
-#include "common/records/row_json.h"
+#include "worker/operators/testing/json_collector.h"
 #include "worker/operators/operator_registry.h"
 #include "worker/operators/window_aggregate.h"
 
@@ -15,21 +15,6 @@ namespace sluice {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Keeps every row it sees as JSON.
-class JsonCollector final : public Collector {
- public:
-  explicit JsonCollector(Schema schema) : schema_(std::move(schema)) {}
-  void Collect(const RowView& row) override {
-    std::string line;
-    AppendRowJson(row, schema_, &line);
-    rows.push_back(line);
-  }
-  std::vector<std::string> rows;
-
- private:
-  Schema schema_;
-};
 
 OperatorSetup MakeSetup(std::string type, OperatorOptions::Map options, Schema input, Schema output,
                     int subtask = 0, int parallelism = 1) {

@@ -3,27 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/records/row_json.h"
+#include "worker/operators/testing/json_collector.h"
 
 namespace sluice {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-class JsonCollector final : public Collector {
- public:
-  explicit JsonCollector(Schema schema) : schema_(std::move(schema)) {}
-  void Collect(const RowView& row) override {
-    std::string line;
-    AppendRowJson(row, schema_, &line);
-    rows.push_back(line);
-  }
-  std::vector<std::string> rows;
-
- private:
-  Schema schema_;
-};
 
 const Schema kBids({{"auction", FieldType::kInt64, false},
                     {"price", FieldType::kInt64, false},

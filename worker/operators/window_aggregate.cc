@@ -354,83 +354,52 @@ void WindowAggregateOperator::FireUpTo(int64_t time, Collector& out) {
 void WindowAggregateOperator::FireWindows(Collector& out) {
   const size_t n = specs_.size();
   accumulators_.resize(n);
-  std::vector<std::string> fired;
-  for (int kg = 0; kg < static_cast<int>(touched_.size()); ++kg) {
-    if (!touched_[kg]) continue;
-    fired.clear();
-    auto it = state_->Scan(state_key_.Reset(kg, kWindowState));
-    for (; it->Valid(); it->Next()) {
-      const int64_t end = StateKey::ReadOrderedInt64(it->key(), kPrefixBytes);
-      if (end - 1 > watermark_) {
-        next_fire_ = std::min(next_fire_, end);
-        break;
-      }
-      std::string_view value = it->value();
-      size_t payload = RowView(reinterpret_cast<const uint8_t*>(value.data())).size();
-      std::memcpy(accumulators_.data(), value.data() + payload, n * sizeof(Accumulator));
-      EmitGroup(end - size_, end, value.substr(0, payload), accumulators_.data(), out);
-      fired.emplace_back(it->key());
-    }
-    if (!Check(it->status())) return;
-    for (const auto& key : fired) {
-      if (!Check(state_->Delete(key))) return;
-    }
-    if (has_distinct_) DropFiredDistinctValues(kg);
+  auto next = TakeDue(*state_, touched_, kWindowState, DueWindowEnd(watermark_),
+                      [&](int, std::string_view, std::string_view value, int64_t end) {
+                        size_t payload = RowView(reinterpret_cast<const uint8_t*>(value.data())).size();
+                        std::memcpy(accumulators_.data(), value.data() + payload, n * sizeof(Accumulator));
+                        EmitGroup(end - size_, end, value.substr(0, payload), accumulators_.data(), out);
+                        return Status::Ok();
+                      });
+  if (!Check(next.status())) return;
+  next_fire_ = std::min(next_fire_, *next);
+  // Distinct values are ordered by window end too: those of fired windows go.
+  if (has_distinct_) {
+    auto dropped = TakeDue(*state_, touched_, kDistinctState, DueWindowEnd(watermark_),
+                           [](int, std::string_view, std::string_view, int64_t) { return Status::Ok(); });
+    Check(dropped.status());
   }
 }
 
-void WindowAggregateOperator::DropFiredDistinctValues(int kg) {
-  std::vector<std::string> fired;
-  auto it = state_->Scan(state_key_.Reset(kg, kDistinctState));
-  for (; it->Valid(); it->Next()) {
-    if (StateKey::ReadOrderedInt64(it->key(), kPrefixBytes) - 1 > watermark_) break;  // ordered by window end
-    fired.emplace_back(it->key());
-  }
-  if (!Check(it->status())) return;
-  for (const auto& key : fired) {
-    if (!Check(state_->Delete(key))) return;
-  }
-}
-
+// A due timer fires the sessions of its key that have ended; stale timers
+// (the session grew since) find nothing to fire.
 void WindowAggregateOperator::FireSessions(Collector& out) {
-  std::vector<std::string> due;  // the keys of due timers
-  for (int kg = 0; kg < static_cast<int>(touched_.size()); ++kg) {
-    if (!touched_[kg]) continue;
-    due.clear();
-    auto it = state_->Scan(state_key_.Reset(kg, kSessionTimer));
-    for (; it->Valid(); it->Next()) {
-      const int64_t end = StateKey::ReadOrderedInt64(it->key(), kPrefixBytes);
-      if (end - 1 > watermark_) {
-        next_fire_ = std::min(next_fire_, end);
-        break;
-      }
-      due.emplace_back(it->key());
-    }
-    if (!Check(it->status())) return;
-    for (const auto& timer : due) {
-      if (!Check(state_->Delete(timer))) return;
-      std::string_view key = std::string_view(timer).substr(kPrefixBytes + 8);
-      state_key_.Reset(kg, kSessionState).AddBytes(key);
-      auto found = state_->Get(state_key_, &value_);
-      if (!Check(found.status())) return;
-      if (!*found) continue;  // fired with an earlier timer of the key
-      LoadSessions(value_, &sessions_);
-      size_t key_row_size = RowView(reinterpret_cast<const uint8_t*>(value_.data())).size();
-      std::string rest = value_.substr(0, key_row_size);
-      bool kept = false;
-      for (const Session& s : sessions_) {
-        if (s.end - 1 <= watermark_) {
-          EmitGroup(s.start, s.end, std::string_view(value_).substr(0, key_row_size), s.accumulators.data(), out);
-          continue;
+  auto next = TakeDue(
+      *state_, touched_, kSessionTimer, DueWindowEnd(watermark_),
+      [&](int kg, std::string_view timer, std::string_view, int64_t) -> Status {
+        std::string_view key = timer.substr(kPrefixBytes + 8);
+        state_key_.Reset(kg, kSessionState).AddBytes(key);
+        SLUICE_ASSIGN_OR_RETURN(bool found, state_->Get(state_key_, &value_));
+        if (!found) return Status::Ok();  // fired with an earlier timer of the key
+        LoadSessions(value_, &sessions_);
+        size_t key_row_size = RowView(reinterpret_cast<const uint8_t*>(value_.data())).size();
+        std::string rest = value_.substr(0, key_row_size);
+        bool kept = false;
+        for (const Session& s : sessions_) {
+          if (s.end - 1 <= watermark_) {
+            EmitGroup(s.start, s.end, std::string_view(value_).substr(0, key_row_size), s.accumulators.data(), out);
+            continue;
+          }
+          kept = true;
+          AppendRaw(s.start, &rest);
+          AppendRaw(s.end, &rest);
+          rest.append(reinterpret_cast<const char*>(s.accumulators.data()),
+                      s.accumulators.size() * sizeof(Accumulator));
         }
-        kept = true;
-        AppendRaw(s.start, &rest);
-        AppendRaw(s.end, &rest);
-        rest.append(reinterpret_cast<const char*>(s.accumulators.data()), s.accumulators.size() * sizeof(Accumulator));
-      }
-      if (!Check(kept ? state_->Put(state_key_, rest) : state_->Delete(state_key_))) return;
-    }
-  }
+        return kept ? state_->Put(state_key_, rest) : state_->Delete(state_key_);
+      });
+  if (!Check(next.status())) return;
+  next_fire_ = std::min(next_fire_, *next);
 }
 
 void WindowAggregateOperator::EmitGroup(int64_t start, int64_t end, std::string_view key_row,

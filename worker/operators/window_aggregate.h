@@ -75,7 +75,6 @@ class WindowAggregateOperator final : public Operator {
   void FlushBuffer();
   void FireWindows(Collector& out);
   // Deletes the distinct values of windows that have fired.
-  void DropFiredDistinctValues(int kg);
   void FireSessions(Collector& out);
   void EmitGroup(int64_t start, int64_t end, std::string_view key_row, const Accumulator* accumulators,
                  Collector& out);

@@ -116,29 +116,16 @@ void WindowMaxOperator::ProcessWatermark(int64_t watermark, Collector& out) {
 
 Status WindowMaxOperator::Fire(Collector& out) {
   SLUICE_RETURN_IF_ERROR(FlushBuffer());
-  next_fire_ = INT64_MAX;
-  std::vector<std::string> fired;
-  for (int kg = 0; kg < static_cast<int>(touched_.size()); ++kg) {
-    if (!touched_[kg]) continue;
-    fired.clear();
-    auto it = state_->Scan(state_key_.Reset(kg, kWindowState));
-    for (; it->Valid(); it->Next()) {
-      const int64_t end = StateKey::ReadOrderedInt64(it->key(), kPrefixBytes);
-      if (end - 1 > watermark_) {
-        next_fire_ = std::min(next_fire_, end);
-        break;
-      }
-      std::string_view rows = it->value().substr(8);
-      for (size_t offset = 0; offset < rows.size();) {
-        RowView row(reinterpret_cast<const uint8_t*>(rows.data() + offset));
-        out.Collect(row);
-        offset += row.size();
-      }
-      fired.emplace_back(it->key());
-    }
-    SLUICE_RETURN_IF_ERROR(it->status());
-    for (const auto& key : fired) SLUICE_RETURN_IF_ERROR(state_->Delete(key));
-  }
+  SLUICE_ASSIGN_OR_RETURN(next_fire_, TakeDue(*state_, touched_, kWindowState, DueWindowEnd(watermark_),
+                                              [&](int, std::string_view, std::string_view value, int64_t) {
+                                                std::string_view rows = value.substr(8);
+                                                for (size_t offset = 0; offset < rows.size();) {
+                                                  RowView row(reinterpret_cast<const uint8_t*>(rows.data() + offset));
+                                                  out.Collect(row);
+                                                  offset += row.size();
+                                                }
+                                                return Status::Ok();
+                                              }));
   return Status::Ok();
 }
 
