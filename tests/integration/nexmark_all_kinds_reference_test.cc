@@ -126,6 +126,16 @@ TEST_F(NexmarkAllKindsReferenceTest, Q14CalculationAndUdf) {
   EXPECT_EQ(rows, expected);
 }
 
+// q10's rows, read back from every partition directory, against SQLite's
+// bids with the date and minute the query derives.
+TEST_F(NexmarkAllKindsReferenceTest, Q10LogToFileSystem) {
+  auto expected = Reference(
+      "SELECT auction, bidder, price, dateTime, '2015-07-15', "
+      "printf('%02d:%02d', dateTime / 3600000, (dateTime / 60000) % 60) FROM bid;");
+  EXPECT_EQ(expected.size(), 92000u);
+  EXPECT_EQ(Project(Run("q10"), {"auction", "bidder", "price", "dateTime", "dt", "hm"}, {"dateTime"}), expected);
+}
+
 // SQLite has no regular expressions or split_index: q21 and q22 are
 // computed here from the dumped bids, with std::regex and a plain split.
 TEST_F(NexmarkAllKindsReferenceTest, Q21AddChannelId) {
