@@ -381,6 +381,7 @@ void Task::Run() {
   // as the task ends, not when the executor gets round to reaping it: the
   // next job may need them at once. A finished producer's partitions live on
   // in the partition manager until consumed or released.
+  StopUploader();
   operators_.clear();
   source_.reset();
   writers_.clear();
@@ -731,26 +732,35 @@ Status Task::MaybeStartCheckpoint() {
   return Status::Ok();
 }
 
+// The synchronous part runs on the task thread: operators flush into their
+// state and each backend hands out a point-in-time view. Writing the files
+// is the uploader thread's, so the barrier goes on at once and processing
+// continues while the snapshot is written; the acknowledgement follows.
 Status Task::SnapshotAndAcknowledge(int64_t checkpoint_id) {
-  proto::CheckpointAck ack;
-  *ack.mutable_task() = id_;
-  ack.set_checkpoint_id(checkpoint_id);
-  proto::TaskSnapshot* snapshot = ack.mutable_snapshot();
+  auto upload = std::make_unique<Upload>();
+  upload->ack.mutable_task()->CopyFrom(id_);
+  upload->ack.set_checkpoint_id(checkpoint_id);
+  proto::TaskSnapshot* snapshot = upload->ack.mutable_snapshot();
   snapshot->set_vertex_id(id_.vertex_id());
   snapshot->set_subtask(id_.subtask());
-  Status status = TakeSnapshot(checkpoint_id, snapshot);
+  Status status = TakeSnapshot(checkpoint_id, upload.get());
   if (!status.ok()) {
-    // A checkpoint that cannot be stored is declined, not the task failed:
-    // the job goes on, and the next checkpoint may succeed.
+    // A checkpoint that cannot be stored is declined, not the task failed;
+    // the coordinator decides what that means for the job.
     log_->warn("{}: checkpoint {} declined: {}", Name(), checkpoint_id, status.message());
-    ack.clear_snapshot();
-    ack.set_decline_reason(Name() + ": " + status.message());
+    upload->files.clear();
+    upload->ack.clear_snapshot();
+    upload->ack.set_decline_reason(Name() + ": " + status.message());
   }
-  if (checkpoint_listener_) checkpoint_listener_(ack);
+  std::lock_guard<std::mutex> lock(upload_mu_);
+  if (!uploader_.joinable()) uploader_ = std::thread([this] { RunUploader(); });
+  uploads_.push_back(std::move(upload));
+  upload_cv_.notify_all();
   return Status::Ok();
 }
 
-Status Task::TakeSnapshot(int64_t checkpoint_id, proto::TaskSnapshot* snapshot) {
+Status Task::TakeSnapshot(int64_t checkpoint_id, Upload* upload) {
+  proto::TaskSnapshot* snapshot = upload->ack.mutable_snapshot();
   if (source_) snapshot->set_source_position(source_->SnapshotPosition());
   std::string dir;
   {
@@ -767,15 +777,52 @@ Status Task::TakeSnapshot(int64_t checkpoint_id, proto::TaskSnapshot* snapshot) 
     SLUICE_RETURN_IF_ERROR(operators_[i]->PrepareSnapshot(checkpoint_id, *outputs_[i]));
     KeyedStateBackend* state = operators_[i]->keyed_state();
     if (state == nullptr) continue;
-    std::string file =
-        dir + id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + operator_ids_[i] + ".state";
-    SLUICE_ASSIGN_OR_RETURN(SnapshotResult written, WriteStateSnapshot(*state, file));
-    auto* o = snapshot->add_operators();
-    o->set_operator_id(operator_ids_[i]);
-    o->set_file(file);
-    o->set_bytes(written.bytes);
+    Upload::File file;
+    file.operator_id = operator_ids_[i];
+    file.path = dir + id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + operator_ids_[i] + ".state";
+    file.entries = state->SnapshotAll();
+    upload->files.push_back(std::move(file));
   }
   return Status::Ok();
+}
+
+void Task::RunUploader() {
+  std::unique_lock<std::mutex> lock(upload_mu_);
+  while (true) {
+    upload_cv_.wait(lock, [this] { return uploads_stopping_ || !uploads_.empty(); });
+    if (uploads_.empty()) return;  // stopping, nothing left
+    std::unique_ptr<Upload> upload = std::move(uploads_.front());
+    uploads_.pop_front();
+    lock.unlock();
+    proto::CheckpointAck& ack = upload->ack;
+    for (auto& file : upload->files) {
+      auto written = WriteStateSnapshot(*file.entries, file.path);
+      file.entries.reset();  // lets go of the backend's snapshot at once
+      if (!written.ok()) {
+        log_->warn("{}: checkpoint {} declined: {}", Name(), ack.checkpoint_id(), written.status().message());
+        ack.clear_snapshot();
+        ack.set_decline_reason(Name() + ": " + written.status().message());
+        break;
+      }
+      auto* o = ack.mutable_snapshot()->add_operators();
+      o->set_operator_id(file.operator_id);
+      o->set_file(file.path);
+      o->set_bytes(written->bytes);
+    }
+    upload->files.clear();
+    if (checkpoint_listener_) checkpoint_listener_(ack);
+    lock.lock();
+  }
+}
+
+// Before the operators (and their backends) go: uploads in flight finish.
+void Task::StopUploader() {
+  {
+    std::lock_guard<std::mutex> lock(upload_mu_);
+    uploads_stopping_ = true;
+  }
+  upload_cv_.notify_all();
+  if (uploader_.joinable()) uploader_.join();
 }
 
 }  // namespace sluice

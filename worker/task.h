@@ -6,6 +6,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -91,7 +93,18 @@ class Task {
   Status Restore(const proto::TaskRestore& restore);
   Status MaybeStartCheckpoint();
   Status SnapshotAndAcknowledge(int64_t checkpoint_id);
-  Status TakeSnapshot(int64_t checkpoint_id, proto::TaskSnapshot* snapshot);
+  // A checkpoint's files, written off the task thread.
+  struct Upload {
+    struct File {
+      std::string operator_id, path;
+      std::unique_ptr<StateIterator> entries;  // a point-in-time view of the backend
+    };
+    proto::CheckpointAck ack;
+    std::vector<File> files;
+  };
+  Status TakeSnapshot(int64_t checkpoint_id, Upload* upload);
+  void RunUploader();
+  void StopUploader();
   void DeliverCheckpointNotifications();
   void Report(proto::TaskState state, const std::string& failure = "");
   std::string Name() const;
@@ -134,6 +147,11 @@ class Task {
   int64_t requested_timestamp_ms_ = 0;
   int64_t completed_checkpoint_ = 0;
   std::map<int64_t, std::string> checkpoint_dirs_;
+  std::mutex upload_mu_;
+  std::condition_variable upload_cv_;
+  std::deque<std::unique_ptr<Upload>> uploads_;  // guarded by upload_mu_
+  bool uploads_stopping_ = false;
+  std::thread uploader_;
   int64_t started_checkpoint_ = 0;    // task thread only
   int64_t notified_checkpoint_ = 0;
 };

@@ -1,6 +1,8 @@
 // The in-memory backend: an ordered map, for jobs whose state fits in memory
 // and for comparing against RocksDB (bench/nexmark/run.sh --state memory).
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "worker/state/state_backends.h"
 
@@ -22,6 +24,21 @@ class MemoryIterator final : public StateIterator {
  private:
   Map::const_iterator it_, end_;
   std::string prefix_;
+};
+
+// A copy of every entry: the snapshot of an asynchronous checkpoint.
+class CopiedIterator final : public StateIterator {
+ public:
+  explicit CopiedIterator(std::vector<std::pair<std::string, std::string>> entries) : entries_(std::move(entries)) {}
+  bool Valid() const override { return i_ < entries_.size(); }
+  std::string_view key() const override { return entries_[i_].first; }
+  std::string_view value() const override { return entries_[i_].second; }
+  void Next() override { ++i_; }
+  Status status() const override { return Status::Ok(); }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+  size_t i_ = 0;
 };
 
 class MemoryStateBackend final : public KeyedStateBackend {
@@ -49,6 +66,9 @@ class MemoryStateBackend final : public KeyedStateBackend {
   std::unique_ptr<StateIterator> Scan(std::string_view prefix, std::string_view from) override {
     std::string_view start = from.empty() || from < prefix ? prefix : from;
     return std::make_unique<MemoryIterator>(map_.lower_bound(start), map_.end(), std::string(prefix));
+  }
+  std::unique_ptr<StateIterator> SnapshotAll() override {
+    return std::make_unique<CopiedIterator>(std::vector<std::pair<std::string, std::string>>(map_.begin(), map_.end()));
   }
   const char* kind() const override { return "memory"; }
   uint64_t ApproximateEntries() override { return map_.size(); }

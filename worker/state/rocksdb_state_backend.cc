@@ -37,9 +37,12 @@ std::string PrefixEnd(std::string_view prefix) {
 
 class RocksDbIterator final : public StateIterator {
  public:
-  RocksDbIterator(rocksdb::DB* db, std::string_view prefix, std::string_view from)
-      : upper_(PrefixEnd(prefix)), upper_slice_(upper_) {
+  // With `snapshot`, the iterator reads that point in time and releases it.
+  RocksDbIterator(rocksdb::DB* db, std::string_view prefix, std::string_view from,
+                  const rocksdb::Snapshot* snapshot = nullptr)
+      : upper_(PrefixEnd(prefix)), upper_slice_(upper_), db_(db), snapshot_(snapshot) {
     rocksdb::ReadOptions read;
+    read.snapshot = snapshot;
     if (!upper_.empty()) read.iterate_upper_bound = &upper_slice_;
     it_.reset(db->NewIterator(read));
     std::string_view start = from.empty() || from < prefix ? prefix : from;
@@ -50,10 +53,16 @@ class RocksDbIterator final : public StateIterator {
   std::string_view value() const override { return it_->value().ToStringView(); }
   void Next() override { it_->Next(); }
   Status status() const override { return FromRocks(it_->status(), "reading state"); }
+  ~RocksDbIterator() override {
+    it_.reset();
+    if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+  }
 
  private:
   std::string upper_;
   rocksdb::Slice upper_slice_;  // must outlive the iterator, which points at it
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_;
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
@@ -83,6 +92,9 @@ class RocksDbStateBackend final : public KeyedStateBackend {
   }
   std::unique_ptr<StateIterator> Scan(std::string_view prefix, std::string_view from) override {
     return std::make_unique<RocksDbIterator>(db_.get(), prefix, from);
+  }
+  std::unique_ptr<StateIterator> SnapshotAll() override {
+    return std::make_unique<RocksDbIterator>(db_.get(), "", "", db_->GetSnapshot());
   }
   const char* kind() const override { return "rocksdb"; }
   uint64_t ApproximateEntries() override {

@@ -42,6 +42,10 @@ class KeyedStateBackend {
   // The entries whose keys start with `prefix`, from the first key >= `from`
   // (empty: from the start of the prefix).
   virtual std::unique_ptr<StateIterator> Scan(std::string_view prefix, std::string_view from = {}) = 0;
+  // Every entry as of now, readable from another thread while this one goes
+  // on writing (an asynchronous checkpoint): RocksDB iterates a snapshot of
+  // its own, the in-memory backend a copy. The backend must outlive it.
+  virtual std::unique_ptr<StateIterator> SnapshotAll() = 0;
 
   // "rocksdb" or "memory".
   virtual const char* kind() const = 0;

@@ -111,3 +111,22 @@ TEST(OpenStateBackend, RejectsUnknownKindAndBadDirectory) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// An asynchronous checkpoint reads a snapshot while the task writes on.
+TEST_P(StateBackendTest, SnapshotAllIsAPointInTime) {
+  ASSERT_TRUE(backend_->Put("a", "1").ok());
+  ASSERT_TRUE(backend_->Put("b", "2").ok());
+  auto snapshot = backend_->SnapshotAll();
+  ASSERT_TRUE(backend_->Put("a", "changed").ok());
+  ASSERT_TRUE(backend_->Delete("b").ok());
+  ASSERT_TRUE(backend_->Put("c", "new").ok());
+  std::vector<std::string> seen;
+  for (; snapshot->Valid(); snapshot->Next()) seen.push_back(std::string(snapshot->key()) + "=" + std::string(snapshot->value()));
+  EXPECT_EQ(seen, (std::vector<std::string>{"a=1", "b=2"}));
+}
+
+}  // namespace
+}  // namespace sluice

@@ -40,6 +40,11 @@ class SnapshotWriter {
 }  // namespace
 
 Result<SnapshotResult> WriteStateSnapshot(KeyedStateBackend& backend, const std::string& path) {
+  auto it = backend.Scan("");
+  return WriteStateSnapshot(*it, path);
+}
+
+Result<SnapshotResult> WriteStateSnapshot(StateIterator& entries, const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) return Status::IoError("state snapshot " + path + ": " + ec.message());
@@ -49,7 +54,7 @@ Result<SnapshotResult> WriteStateSnapshot(KeyedStateBackend& backend, const std:
   SnapshotWriter w(f);
   SnapshotResult result;
   bool ok = w.Write(kMagic, sizeof(kMagic));
-  auto it = backend.Scan("");
+  StateIterator* it = &entries;
   for (; ok && it->Valid(); it->Next()) {
     std::string_view k = it->key(), v = it->value();
     ok = w.WriteU32(static_cast<uint32_t>(k.size())) && w.Write(k.data(), k.size()) &&
@@ -57,9 +62,9 @@ Result<SnapshotResult> WriteStateSnapshot(KeyedStateBackend& backend, const std:
     ++result.entries;
   }
   Status scan = it->status();
-  uint64_t entries = static_cast<uint64_t>(result.entries);
+  uint64_t count = static_cast<uint64_t>(result.entries);
   uint32_t crc = 0;
-  if (ok) ok = w.Write(&entries, 8);
+  if (ok) ok = w.Write(&count, 8);
   crc = w.crc();
   ok = ok && std::fwrite(&crc, 1, 4, f) == 4 && std::fwrite(kEndMagic, 1, 8, f) == 8;
   ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;

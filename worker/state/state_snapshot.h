@@ -24,6 +24,9 @@ struct SnapshotResult {
 // Writes every entry of `backend` to `path` (its directory is made), through
 // a temporary file renamed into place once complete and synced.
 Result<SnapshotResult> WriteStateSnapshot(KeyedStateBackend& backend, const std::string& path);
+// The same from an iterator over all entries (KeyedStateBackend::SnapshotAll),
+// on any thread.
+Result<SnapshotResult> WriteStateSnapshot(StateIterator& entries, const std::string& path);
 
 // Adds to `backend` the entries of the snapshot at `path` whose key group is
 // in [first_key_group, end_key_group). DATA_LOSS-like errors (IO_ERROR) name
