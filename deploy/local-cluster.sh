@@ -58,8 +58,11 @@ start() {
 
   local i
   for ((i = 0; i < workers; i++)); do
+    # Keyed state under the run directory: a worker killed with -9 cannot
+    # remove its own, and `stop` removes the run's.
     "$bin/sluice-worker" --coordinator "$coordinator" --slots "$slots" --rpc-address 127.0.0.1:0 \
-      --data-address 127.0.0.1:0 --address-file "$run/worker-$i.address" >"$run/worker-$i.log" 2>&1 &
+      --data-address 127.0.0.1:0 --address-file "$run/worker-$i.address" -D state.dir="$run/state" \
+      >"$run/worker-$i.log" 2>&1 &
     echo $! >"$run/worker-$i.pid"
     wait_for_file "$run/worker-$i.address" "$!" 15 || die "worker $i did not start; see $run/worker-$i.log"
   done
@@ -94,6 +97,7 @@ stop() {
     for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
   done
+  rm -rf "$run/state"
   echo "local cluster stopped (${#pids[@]} processes); logs kept in $run"
 }
 

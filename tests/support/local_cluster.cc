@@ -73,7 +73,10 @@ Status LocalCluster::StartWorker(int slots, std::vector<std::string> flags) {
   std::string file = dir_ + "/worker-" + std::to_string(n) + ".address";
   std::vector<std::string> argv = {SLUICE_BIN_DIR "/sluice-worker", "--coordinator", coordinator_address_,
                                    "--slots", std::to_string(slots), "--rpc-address", "127.0.0.1:0",
-                                   "--data-address", "127.0.0.1:0", "--address-file", file};
+                                   "--data-address", "127.0.0.1:0", "--address-file", file,
+                                   // State under the cluster's directory, so a worker killed with
+                                   // -9 leaves nothing behind once the test cleans up.
+                                   "-D", "state.dir=" + dir_ + "/state"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   auto process = ChildProcess::Spawn(argv, dir_ + "/worker-" + std::to_string(n) + ".log");
   if (!process.ok()) return process.status();
