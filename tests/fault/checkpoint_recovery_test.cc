@@ -59,6 +59,44 @@ class CheckpointRecoveryTest : public ::testing::Test {
   }
   nlohmann::json Status(const std::string& job) { return cluster_.CliJson({"status", job}); }
 
+  // Waits until the job runs and has completed `checkpoints` in all.
+  void AwaitCheckpoints(const std::string& job, int64_t checkpoints) {
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          auto s = Status(job);
+          return s["state"] == "RUNNING" && s["checkpoints"]["completed"].get<int64_t>() >= checkpoints;
+        },
+        30000))
+        << "no checkpoint completed\n" << cluster_.Logs();
+  }
+
+  // Kills (SIGKILL) the worker running subtask 0 of `vertex`.
+  void KillWorkerUnder(const std::string& job, const std::string& vertex) {
+    int victim = WorkerOf(job, vertex);
+    ASSERT_GE(victim, 0);
+    cluster_.worker(static_cast<size_t>(victim)).Signal(SIGKILL);
+  }
+
+  // After two more checkpoints, kills the worker under `vertex`, starts a
+  // fresh one in its place, and waits for the job's restart number `kill`.
+  void KillAndReplace(const std::string& job, const std::string& vertex, int kill) {
+    AwaitCheckpoints(job, Status(job)["checkpoints"]["completed"].get<int64_t>() + 2);
+    KillWorkerUnder(job, vertex);
+    ASSERT_TRUE(cluster_.StartWorker(3).ok()) << cluster_.Logs();
+    ++workers_;
+    ASSERT_TRUE(WaitUntil([&] { return Status(job)["restarts"].get<int>() == kill; }, 15000))
+        << "kill " << kill << ": the job did not restart\n" << cluster_.Logs();
+  }
+
+  // Kills the worker under the windows and, while the job waits to restart,
+  // damages the newest checkpoint with `damage` (given its directory).
+  void KillAndDamage(const std::string& job, const std::function<void(const std::string&)>& damage) {
+    AwaitCheckpoints(job, 3);
+    KillWorkerUnder(job, "counts");
+    ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "RESTARTING"; }, 10000)) << cluster_.Logs();
+    damage(Status(job)["checkpoints"]["last_path"].get<std::string>());
+  }
+
   void StartCluster(size_t workers) {
     ASSERT_TRUE(cluster_.StartCoordinator().ok()) << cluster_.Logs();
     for (; workers_ < workers; ++workers_) ASSERT_TRUE(cluster_.StartWorker(3).ok()) << cluster_.Logs();
@@ -118,24 +156,10 @@ TEST_F(CheckpointRecoveryTest, KillingWorkersTwiceLosesAndDuplicatesNothing) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string job = JobIdFromRunOutput(run.out);
 
+  // Each time after checkpoints of the current attempt, the worker under the
+  // windows dies; a fresh worker takes its place.
   for (int kill = 1; kill <= 2; ++kill) {
-    // Wait for a checkpoint of the current attempt, then kill the worker
-    // under the window operator; a fresh worker takes its place.
-    int64_t completed = Status(job)["checkpoints"]["completed"].get<int64_t>();
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-          auto s = Status(job);
-          return s["state"] == "RUNNING" && s["checkpoints"]["completed"].get<int64_t>() >= completed + 2;
-        },
-        30000))
-        << "kill " << kill << ": no checkpoint completed\n" << cluster_.Logs();
-    int victim = WorkerOf(job, "counts");
-    ASSERT_GE(victim, 0);
-    cluster_.worker(static_cast<size_t>(victim)).Signal(SIGKILL);
-    ASSERT_TRUE(cluster_.StartWorker(3).ok()) << cluster_.Logs();
-    ++workers_;
-    ASSERT_TRUE(WaitUntil([&] { return Status(job)["restarts"].get<int>() == kill; }, 15000))
-        << "kill " << kill << ": the job did not restart\n" << cluster_.Logs();
+    ASSERT_NO_FATAL_FAILURE(KillAndReplace(job, "counts", kill));
   }
 
   ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FINISHED"; }, 90000)) << cluster_.Logs();
@@ -183,20 +207,7 @@ TEST_F(CheckpointRecoveryTest, NexmarkWindowsSurviveTwoKillsByteForByte) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string job = JobIdFromRunOutput(run.out);
   for (int kill = 1; kill <= 2; ++kill) {
-    int64_t completed = Status(job)["checkpoints"]["completed"].get<int64_t>();
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-          auto s = Status(job);
-          return s["state"] == "RUNNING" && s["checkpoints"]["completed"].get<int64_t>() >= completed + 2;
-        },
-        30000))
-        << "kill " << kill << "\n" << cluster_.Logs();
-    int victim = WorkerOf(job, "sessions");
-    ASSERT_GE(victim, 0);
-    cluster_.worker(static_cast<size_t>(victim)).Signal(SIGKILL);
-    ASSERT_TRUE(cluster_.StartWorker(3).ok()) << cluster_.Logs();
-    ++workers_;
-    ASSERT_TRUE(WaitUntil([&] { return Status(job)["restarts"].get<int>() == kill; }, 15000)) << cluster_.Logs();
+    ASSERT_NO_FATAL_FAILURE(KillAndReplace(job, "sessions", kill));
   }
   ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FINISHED"; }, 90000)) << cluster_.Logs();
   EXPECT_EQ(SortedLines(cluster_.dir() + "/killed"), expected);
@@ -238,29 +249,6 @@ TEST_F(CheckpointRecoveryTest, StopWithSavepointAndResumeAtParallelismThreeThenO
   EXPECT_EQ(Output(out), Expected());
 }
 
-// Kills the worker under the windows and, while the job waits to restart,
-// damages the newest checkpoint with `damage` (given its directory).
-void KillAndDamage(CheckpointRecoveryTest* t, LocalCluster& cluster, const std::string& job, size_t workers,
-                   const std::function<void(const std::string&)>& damage) {
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        auto s = cluster.CliJson({"status", job});
-        return s["state"] == "RUNNING" && s["checkpoints"]["completed"].get<int64_t>() >= 3;
-      },
-      30000))
-      << cluster.Logs();
-  auto status = cluster.CliJson({"status", job});
-  std::string address;
-  for (const auto& v : status["vertices"]) {
-    if (v["id"] == "counts") address = v["subtasks"][0]["worker_address"];
-  }
-  for (size_t i = 0; i < workers; ++i) {
-    if (cluster.worker_address(i) == address) cluster.worker(i).Signal(SIGKILL);
-  }
-  ASSERT_TRUE(WaitUntil([&] { return cluster.JobState(job) == "RESTARTING"; }, 10000)) << cluster.Logs();
-  damage(cluster.CliJson({"status", job})["checkpoints"]["last_path"].get<std::string>());
-}
-
 TEST_F(CheckpointRecoveryTest, ADamagedNewestCheckpointFallsBackToThePreviousOne) {
   StartCluster(3);
   const std::string out = cluster_.dir() + "/out";
@@ -268,10 +256,10 @@ TEST_F(CheckpointRecoveryTest, ADamagedNewestCheckpointFallsBackToThePreviousOne
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string job = JobIdFromRunOutput(run.out);
   int64_t newest = 0;
-  KillAndDamage(this, cluster_, job, workers_, [&](const std::string& dir) {
+  ASSERT_NO_FATAL_FAILURE(KillAndDamage(job, [&](const std::string& dir) {
     newest = std::stoll(dir.substr(dir.rfind("chk-") + 4));
     std::filesystem::resize_file(dir + "/_metadata", std::filesystem::file_size(dir + "/_metadata") / 2);
-  });
+  }));
   ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FINISHED"; }, 60000)) << cluster_.Logs();
   auto status = Status(job);
   EXPECT_EQ(status["checkpoints"]["restored_id"].get<int64_t>(), newest - 1) << "the one before the damaged one";
@@ -287,7 +275,7 @@ TEST_F(CheckpointRecoveryTest, WithNoGoodCheckpointLeftTheJobFailsNamingTheFile)
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string job = JobIdFromRunOutput(run.out);
   std::string damaged;
-  KillAndDamage(this, cluster_, job, workers_, [&](const std::string& dir) {
+  ASSERT_NO_FATAL_FAILURE(KillAndDamage(job, [&](const std::string& dir) {
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
       if (entry.path().extension() == ".state" && entry.path().filename().string().rfind("counts-", 0) == 0) {
         damaged = entry.path().string();
@@ -295,7 +283,7 @@ TEST_F(CheckpointRecoveryTest, WithNoGoodCheckpointLeftTheJobFailsNamingTheFile)
         break;
       }
     }
-  });
+  }));
   ASSERT_FALSE(damaged.empty());
   ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FAILED"; }, 60000)) << cluster_.Logs();
   std::string failure = Status(job)["failure"];

@@ -3,9 +3,7 @@
 // job runs only when the silent source may declare itself idle.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <fstream>
-#include <thread>
 
 #include "tests/support/local_cluster.h"
 
@@ -23,8 +21,8 @@ class IdleInputTest : public ::testing::Test {
     cluster_ = nullptr;
   }
 
-  // Windows fired after about three seconds of the job running.
-  int64_t WindowsFiredWithin3s(const std::string& idle_timeout) {
+  // Submits a window fed by a busy and a nearly silent source; its id.
+  std::string Submit(const std::string& idle_timeout) {
     std::string job = cluster_->dir() + "/idle-" + idle_timeout + ".yaml";
     std::ofstream yaml(job);
     yaml << "parallelism: 1\n"
@@ -46,16 +44,19 @@ class IdleInputTest : public ::testing::Test {
     yaml.close();
     CommandResult run = cluster_->Cli({"run", "-d", job});
     EXPECT_EQ(run.exit_code, 0) << run.err;
-    std::string id = run.out.substr(run.out.find("Job ") + 4, 16);
-    std::this_thread::sleep_for(std::chrono::seconds(3));
-    int64_t fired = -1;
-    nlohmann::json status = cluster_->CliJson({"status", id, "--json"});
-    for (const auto& v : status["vertices"]) {
-      if (v["id"] == "windows") fired = v["subtasks"][0]["records_out"].get<int64_t>();
-    }
+    return JobIdFromRunOutput(run.out);
+  }
+
+  // The window subtask's rows in and windows fired so far.
+  std::pair<int64_t, int64_t> Windows(const std::string& id) {
+    nlohmann::json status = cluster_->CliJson({"status", id});
     EXPECT_EQ(status["state"], "RUNNING");
-    EXPECT_EQ(cluster_->Cli({"cancel", id}).exit_code, 0);
-    return fired;
+    for (const auto& v : status["vertices"]) {
+      if (v["id"] == "windows") {
+        return {v["subtasks"][0]["records_in"].get<int64_t>(), v["subtasks"][0]["records_out"].get<int64_t>()};
+      }
+    }
+    return {-1, -1};
   }
 
   static LocalCluster* cluster_;
@@ -64,8 +65,17 @@ class IdleInputTest : public ::testing::Test {
 LocalCluster* IdleInputTest::cluster_ = nullptr;
 
 TEST_F(IdleInputTest, SilentSourceHoldsWindowsBackUnlessIdle) {
-  EXPECT_EQ(WindowsFiredWithin3s("0"), 0) << "without idleness the silent source's watermark holds every window";
-  EXPECT_GT(WindowsFiredWithin3s("300ms"), 5) << "an idle source must not hold event time back";
+  // 20,000 bids span 20 s of event time, twenty 1 s windows: without
+  // idleness the silent source's watermark holds every one of them.
+  std::string held = Submit("0");
+  ASSERT_TRUE(WaitUntil([&] { return Windows(held).first >= 20000; }, 15000)) << cluster_->Logs();
+  EXPECT_EQ(Windows(held).second, 0) << "no window may fire while a silent input holds event time";
+  EXPECT_EQ(cluster_->Cli({"cancel", held}).exit_code, 0);
+
+  std::string idle = Submit("300ms");
+  EXPECT_TRUE(WaitUntil([&] { return Windows(idle).second > 5; }, 15000))
+      << "an idle source must not hold event time back\n" << cluster_->Logs();
+  EXPECT_EQ(cluster_->Cli({"cancel", idle}).exit_code, 0);
 }
 
 }  // namespace

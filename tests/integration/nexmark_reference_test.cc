@@ -12,6 +12,7 @@
 #include <set>
 
 #include "tests/support/local_cluster.h"
+#include "tests/support/sqlite_reference.h"
 #include "tests/support/nexmark_time.h"
 
 namespace sluice::testing {
@@ -20,12 +21,6 @@ namespace {
 constexpr int64_t kEvents = 100000;
 constexpr char kEventRate[] = "5000";  // 20 s of event time: several windows
 
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
 
 // q5 by its definition: per sliding window (10 s every 2 s, the starts
 // generated), the auctions whose bid count is the window's maximum.
@@ -54,15 +49,6 @@ class NexmarkReferenceTest : public ::testing::Test {
     cluster_ = nullptr;
   }
 
-  static std::vector<nlohmann::json> ReadRows(const std::string& dir) {
-    std::vector<nlohmann::json> rows;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-      std::ifstream in(entry.path());
-      for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
-    }
-    return rows;
-  }
-
   // Every bid the generator makes, through a plain source -> file sink job,
   // into a SQLite table with dateTime as milliseconds since midnight, and dt
   // as its text ("2015-07-15 00:00:01.234"), for DATE_FORMAT.
@@ -78,10 +64,10 @@ class NexmarkReferenceTest : public ::testing::Test {
     std::ofstream sql(cluster_->dir() + "/load.sql");
     sql << "CREATE TABLE bid(auction INTEGER, bidder INTEGER, price INTEGER, channel TEXT, url TEXT, "
            "dateTime INTEGER, extra TEXT, dt TEXT);\nBEGIN;\n";
-    for (const auto& b : ReadRows(out)) {
+    for (const auto& b : ReadJsonRows(out)) {
       sql << "INSERT INTO bid VALUES(" << b["auction"].get<int64_t>() << "," << b["bidder"].get<int64_t>() << ","
-          << b["price"].get<int64_t>() << "," << Quote(b["channel"]) << "," << Quote(b["url"]) << ","
-          << TimeOfDayMs(b["dateTime"]) << "," << Quote(b["extra"]) << "," << Quote(b["dateTime"]) << ");\n";
+          << b["price"].get<int64_t>() << "," << SqlQuote(b["channel"]) << "," << SqlQuote(b["url"]) << ","
+          << TimeOfDayMs(b["dateTime"]) << "," << SqlQuote(b["extra"]) << "," << SqlQuote(b["dateTime"]) << ");\n";
     }
     sql << "COMMIT;\n";
     sql.close();
@@ -90,25 +76,14 @@ class NexmarkReferenceTest : public ::testing::Test {
   }
 
   // The reference: rows of `sql` as "a|b|c".
-  std::multiset<std::string> Reference(const std::string& sql) {
-    CommandResult r = RunCommand({"/usr/bin/sqlite3", "-batch", "-list", db_, sql});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::multiset<std::string> rows;
-    size_t start = 0;
-    while (start < r.out.size()) {
-      size_t end = r.out.find('\n', start);
-      rows.insert(r.out.substr(start, end - start));
-      start = end + 1;
-    }
-    return rows;
-  }
+  std::multiset<std::string> Reference(const std::string& sql) { return SqliteQuery(db_, sql); }
 
   // Sluice's result of query `q`, the fields joined by '|'; TIMESTAMP fields
   // (named in `times`) as milliseconds since midnight.
   std::multiset<std::string> Sluice(const std::string& q, const std::vector<std::string>& fields,
                                     const std::set<std::string>& times = {}, int parallelism = 2) {
     std::multiset<std::string> rows;
-    for (const auto& r : ReadRows(Run(q, parallelism))) {
+    for (const auto& r : ReadJsonRows(Run(q, parallelism))) {
       std::string line;
       for (const auto& f : fields) {
         if (!line.empty()) line += "|";
@@ -143,7 +118,7 @@ class NexmarkReferenceTest : public ::testing::Test {
     // keys go through many updates even in a short run.
     std::map<std::string, nlohmann::json> table;
     *updates = 0;
-    for (auto r : ReadRows(Run(q, 2, {"-D", "pipeline.auto-watermark-interval=10ms"}))) {
+    for (auto r : ReadJsonRows(Run(q, 2, {"-D", "pipeline.auto-watermark-interval=10ms"}))) {
       std::string op = r["op"];
       r.erase("op");
       std::string key;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/records/row_json.h"
+#include "worker/operators/testing/json_collector.h"
 #include "worker/operators/nexmark_source.h"
 #include "worker/operators/operator_registry.h"
 
@@ -111,20 +112,6 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
 }
-
-class JsonCollector final : public Collector {
- public:
-  explicit JsonCollector(Schema schema) : schema_(std::move(schema)) {}
-  void Collect(const RowView& row) override {
-    std::string line;
-    AppendRowJson(row, schema_, &line);
-    rows.push_back(std::move(line));
-  }
-  std::vector<std::string> rows;
-
- private:
-  Schema schema_;
-};
 
 OperatorSetup SourceSetup(OperatorOptions::Map options, int subtask = 0, int parallelism = 1) {
   OperatorSetup s;
