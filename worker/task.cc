@@ -683,10 +683,12 @@ Status Task::Restore(const proto::TaskRestore& restore) {
 }
 
 void Task::TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms) {
-  std::lock_guard<std::mutex> lock(checkpoint_mu_);
-  if (checkpoint_id > requested_checkpoint_) {
-    requested_checkpoint_ = checkpoint_id;
-    requested_timestamp_ms_ = timestamp_ms;
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    if (checkpoint_id > requested_checkpoint_.load(std::memory_order_relaxed)) {
+      requested_timestamp_ms_ = timestamp_ms;
+      requested_checkpoint_.store(checkpoint_id, std::memory_order_release);
+    }
   }
   wakeup_.Signal();
 }
@@ -697,17 +699,16 @@ void Task::SetCheckpointDirectory(int64_t checkpoint_id, std::string directory) 
 }
 
 void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
-  std::lock_guard<std::mutex> lock(checkpoint_mu_);
-  completed_checkpoint_ = std::max(completed_checkpoint_, checkpoint_id);
+  int64_t seen = completed_checkpoint_.load(std::memory_order_relaxed);
+  while (checkpoint_id > seen && !completed_checkpoint_.compare_exchange_weak(seen, checkpoint_id)) {
+  }
   wakeup_.Signal();
 }
 
+// Called between batches on the task thread: one atomic load when there is
+// nothing new, so it costs nothing on the record path.
 void Task::DeliverCheckpointNotifications() {
-  int64_t completed;
-  {
-    std::lock_guard<std::mutex> lock(checkpoint_mu_);
-    completed = completed_checkpoint_;
-  }
+  const int64_t completed = completed_checkpoint_.load(std::memory_order_acquire);
   if (completed <= notified_checkpoint_) return;
   notified_checkpoint_ = completed;
   for (auto& op : operators_) {
@@ -719,11 +720,11 @@ void Task::DeliverCheckpointNotifications() {
 // The source side of a checkpoint: between two batches, so the position
 // snapshotted is exactly where the barrier goes into the stream.
 Status Task::MaybeStartCheckpoint() {
+  if (requested_checkpoint_.load(std::memory_order_acquire) <= started_checkpoint_) return Status::Ok();
   int64_t id, timestamp;
   {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
-    if (requested_checkpoint_ <= started_checkpoint_) return Status::Ok();
-    id = requested_checkpoint_;
+    id = requested_checkpoint_.load(std::memory_order_relaxed);
     timestamp = requested_timestamp_ms_;
   }
   started_checkpoint_ = id;

@@ -143,9 +143,11 @@ class Task {
   bool exactly_once_ = true;  // checkpoint.mode: align barriers
   CheckpointListener checkpoint_listener_;
   std::mutex checkpoint_mu_;
-  int64_t requested_checkpoint_ = 0;  // guarded by checkpoint_mu_
-  int64_t requested_timestamp_ms_ = 0;
-  int64_t completed_checkpoint_ = 0;
+  // Written under checkpoint_mu_ (with its timestamp); read without it on
+  // the task thread's fast path.
+  std::atomic<int64_t> requested_checkpoint_{0};
+  int64_t requested_timestamp_ms_ = 0;  // guarded by checkpoint_mu_
+  std::atomic<int64_t> completed_checkpoint_{0};
   std::map<int64_t, std::string> checkpoint_dirs_;
   std::mutex upload_mu_;
   std::condition_variable upload_cv_;

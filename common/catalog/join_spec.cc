@@ -27,6 +27,16 @@ Status CheckTimestamp(const std::string& option, const std::string& text, const 
 
 }  // namespace
 
+Schema JoinedSchema(const Schema& left, const Schema& right) {
+  Schema out = left;
+  for (const Field& f : right.fields()) {
+    Field renamed = f;
+    while (out.IndexOf(renamed.name)) renamed.name += "0";
+    out.Add(renamed);
+  }
+  return out;
+}
+
 Result<JoinSpec> ParseJoin(const std::string& type, const OperatorOptions& o, const Schema& left,
                            const Schema& right) {
   if (IsChangelogSchema(left) || IsChangelogSchema(right)) {
@@ -72,12 +82,7 @@ Result<JoinSpec> ParseJoin(const std::string& type, const OperatorOptions& o, co
   }
   if (!spec.left_expires.empty()) SLUICE_RETURN_IF_ERROR(CheckTimestamp("left-expires", spec.left_expires, left));
   if (!spec.right_expires.empty()) SLUICE_RETURN_IF_ERROR(CheckTimestamp("right-expires", spec.right_expires, right));
-  spec.output = left;
-  for (const Field& f : right.fields()) {
-    Field out = f;
-    while (spec.output.IndexOf(out.name)) out.name += "0";
-    spec.output.Add(out);
-  }
+  spec.output = JoinedSchema(left, right);
   spec.where = o.GetStringOr("where", "");
   if (!spec.where.empty()) {
     auto compiled = CompileExpression(spec.where, spec.output);

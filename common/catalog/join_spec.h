@@ -40,6 +40,11 @@ struct JoinSpec {
   Schema output;
 };
 
+// The left fields, then the right ones; a right field whose name is taken
+// gets "0" appended (Flink's naming: dateTime, dateTime0). Joins and the
+// lookup join name their output so.
+Schema JoinedSchema(const Schema& left, const Schema& right);
+
 Result<JoinSpec> ParseJoin(const std::string& type, const OperatorOptions& options, const Schema& left,
                            const Schema& right);
 

@@ -1,5 +1,6 @@
 #include "common/catalog/lookup_join_spec.h"
 
+#include "common/catalog/join_spec.h"
 #include "common/expr/expression.h"
 
 namespace sluice {
@@ -33,12 +34,7 @@ Result<LookupJoinSpec> ParseLookupJoin(const OperatorOptions& o, const Schema& i
   if (!both_strings && !both_integers) {
     return Status::InvalidArgument("'key' and 'lookup-key' must both be BIGINT or both STRING");
   }
-  spec.output = input;
-  for (const Field& f : spec.side.fields()) {
-    Field out = f;
-    while (spec.output.IndexOf(out.name)) out.name += "0";
-    spec.output.Add(out);
-  }
+  spec.output = JoinedSchema(input, spec.side);
   return spec;
 }
 

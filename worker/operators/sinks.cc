@@ -108,6 +108,11 @@ void FileSink::Process(const RowView& row, Collector&) {
   }
 }
 
+// What checkpoint `checkpoint` of `subtask` is published as.
+std::string FileSink::PublishedName(int subtask, int64_t checkpoint) {
+  return "part-" + std::to_string(subtask) + "-" + std::to_string(checkpoint) + ".jsonl";
+}
+
 Status FileSink::CloseFiles(const std::function<std::string(const std::string& dir)>& name) {
   Status result;
   for (auto& [partition, file] : files_) {
@@ -153,7 +158,7 @@ Status FileSink::NotifyCheckpointComplete(int64_t checkpoint_id) {
     for (const auto& staged : pending_.begin()->second) {
       std::filesystem::path p(staged);
       std::error_code ec;
-      std::filesystem::rename(p, p.parent_path() / ("part-" + std::to_string(subtask_) + "-" + std::to_string(id) + ".jsonl"), ec);
+      std::filesystem::rename(p, p.parent_path() / PublishedName(subtask_, id), ec);
       if (ec) return Status::IoError("file sink: publishing '" + staged + "' failed: " + ec.message());
     }
     pending_.erase(pending_.begin());
@@ -234,8 +239,7 @@ Status FileSink::RecoverStaged() {
         break;
       case Stage::kPending:
         if (file->checkpoint > 0 && file->checkpoint <= restored_checkpoint_) {
-          publish.emplace_back(it->path(), "part-" + std::to_string(file->subtask) + "-" +
-                                               std::to_string(file->checkpoint) + ".jsonl");
+          publish.emplace_back(it->path(), PublishedName(file->subtask, file->checkpoint));
         } else {
           remove.push_back(it->path());
         }

@@ -43,6 +43,7 @@ class FileSink final : public Operator {
   // Publishes or deletes what earlier attempts of this subtask left.
   Status RecoverStaged();
   std::string InProgressName() const { return ".part-" + std::to_string(subtask_) + ".inprogress"; }
+  static std::string PublishedName(int subtask, int64_t checkpoint);
   // The open file of a partition directory ("" = unpartitioned), opened on
   // first use; null after a failure, which is recorded.
   FILE* FileFor(const std::string& partition);

@@ -39,11 +39,6 @@ class SnapshotWriter {
 
 }  // namespace
 
-Result<SnapshotResult> WriteStateSnapshot(KeyedStateBackend& backend, const std::string& path) {
-  auto it = backend.Scan("");
-  return WriteStateSnapshot(*it, path);
-}
-
 Result<SnapshotResult> WriteStateSnapshot(StateIterator& entries, const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
@@ -54,14 +49,13 @@ Result<SnapshotResult> WriteStateSnapshot(StateIterator& entries, const std::str
   SnapshotWriter w(f);
   SnapshotResult result;
   bool ok = w.Write(kMagic, sizeof(kMagic));
-  StateIterator* it = &entries;
-  for (; ok && it->Valid(); it->Next()) {
-    std::string_view k = it->key(), v = it->value();
+  for (; ok && entries.Valid(); entries.Next()) {
+    std::string_view k = entries.key(), v = entries.value();
     ok = w.WriteU32(static_cast<uint32_t>(k.size())) && w.Write(k.data(), k.size()) &&
          w.WriteU32(static_cast<uint32_t>(v.size())) && w.Write(v.data(), v.size());
     ++result.entries;
   }
-  Status scan = it->status();
+  Status scan = entries.status();
   uint64_t count = static_cast<uint64_t>(result.entries);
   uint32_t crc = 0;
   if (ok) ok = w.Write(&count, 8);

@@ -21,11 +21,9 @@ struct SnapshotResult {
   int64_t bytes = 0;
 };
 
-// Writes every entry of `backend` to `path` (its directory is made), through
-// a temporary file renamed into place once complete and synced.
-Result<SnapshotResult> WriteStateSnapshot(KeyedStateBackend& backend, const std::string& path);
-// The same from an iterator over all entries (KeyedStateBackend::SnapshotAll),
-// on any thread.
+// Writes every entry `entries` walks (KeyedStateBackend::SnapshotAll, on
+// any thread, or a Scan("")) to `path` (its directory is made), through a
+// temporary file renamed into place once complete and synced.
 Result<SnapshotResult> WriteStateSnapshot(StateIterator& entries, const std::string& path);
 
 // Adds to `backend` the entries of the snapshot at `path` whose key group is

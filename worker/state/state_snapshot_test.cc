@@ -32,7 +32,7 @@ TEST_F(StateSnapshotTest, RestoresOnlyTheOwnedKeyGroups) {
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(source->Put(key.Reset(kg, 1).AddInt64(i), std::string(i, 'x')).ok());
   }
   std::string path = (dir_ / "chk-1" / "op.state").string();
-  auto written = WriteStateSnapshot(*source, path);
+  auto written = WriteStateSnapshot(*source->SnapshotAll(), path);
   ASSERT_TRUE(written.ok()) << written.status().ToString();
   EXPECT_EQ(written->entries, 24);
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
@@ -53,7 +53,7 @@ TEST_F(StateSnapshotTest, RestoresOnlyTheOwnedKeyGroups) {
 TEST_F(StateSnapshotTest, EmptyStateIsAValidSnapshot) {
   auto empty = NewMemoryStateBackend();
   std::string path = (dir_ / "empty.state").string();
-  ASSERT_TRUE(WriteStateSnapshot(*empty, path).ok());
+  ASSERT_TRUE(WriteStateSnapshot(*empty->SnapshotAll(), path).ok());
   auto target = NewMemoryStateBackend();
   auto r = RestoreStateSnapshot(path, 0, 128, *target);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -65,7 +65,7 @@ TEST_F(StateSnapshotTest, DamagedFilesAreRefusedWithTheirPath) {
   StateKey key;
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(source->Put(key.Reset(1, 1).AddInt64(i), "value").ok());
   std::string path = (dir_ / "op.state").string();
-  ASSERT_TRUE(WriteStateSnapshot(*source, path).ok());
+  ASSERT_TRUE(WriteStateSnapshot(*source->SnapshotAll(), path).ok());
   auto size = std::filesystem::file_size(path);
 
   std::string truncated = (dir_ / "truncated.state").string();
