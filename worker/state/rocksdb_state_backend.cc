@@ -1,6 +1,7 @@
 // The RocksDB backend. State is a working copy in a local directory that
 // lives as long as the task; durability comes from checkpoints, not from
 // RocksDB's write-ahead log, which is off (as in Flink).
+#include <algorithm>
 #include <filesystem>
 
 #include <rocksdb/cache.h>
@@ -8,6 +9,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 
 #include "worker/state/state_backends.h"
 
@@ -95,6 +97,24 @@ class RocksDbStateBackend final : public KeyedStateBackend {
   }
   std::unique_ptr<StateIterator> SnapshotAll() override {
     return std::make_unique<RocksDbIterator>(db_.get(), "", "", db_->GetSnapshot());
+  }
+  bool SupportsIncremental() const override { return true; }
+  Result<std::vector<std::string>> CreateLocalCheckpoint(const std::string& local_dir) override {
+    rocksdb::Checkpoint* raw = nullptr;
+    SLUICE_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint of " + directory_));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // 0: always flush the memtable first. The WAL is off, so without the
+    // flush the newest writes would be missing from the copy.
+    SLUICE_RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(local_dir, /*log_size_for_flush=*/0),
+                                     "checkpoint of " + directory_ + " into " + local_dir));
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(local_dir, ec)) {
+      names.push_back(entry.path().filename().string());
+    }
+    if (ec) return Status::IoError("checkpoint " + local_dir + ": " + ec.message());
+    std::sort(names.begin(), names.end());
+    return names;
   }
   const char* kind() const override { return "rocksdb"; }
   uint64_t ApproximateEntries() override {

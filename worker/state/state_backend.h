@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -46,6 +47,20 @@ class KeyedStateBackend {
   // on writing (an asynchronous checkpoint): RocksDB iterates a snapshot of
   // its own, the in-memory backend a copy. The backend must outlive it.
   virtual std::unique_ptr<StateIterator> SnapshotAll() = 0;
+
+  // Native checkpoints for incremental snapshots (incremental_snapshot.h):
+  // only RocksDB has them.
+  virtual bool SupportsIncremental() const { return false; }
+  // Writes an openable copy of the state as of now to `local_dir`, which must
+  // not exist yet, and returns the names of its files. Runs on the task
+  // thread (the synchronous phase of a checkpoint): RocksDB flushes its
+  // memtable and hard-links its SST files, so `local_dir` must be on the
+  // same filesystem as the backend's directory -- put it beside that
+  // directory. The copy stays valid while the backend goes on writing.
+  virtual Result<std::vector<std::string>> CreateLocalCheckpoint(const std::string& local_dir) {
+    (void)local_dir;
+    return Status::Unimplemented(std::string("the ") + kind() + " state backend has no incremental snapshots");
+  }
 
   // "rocksdb" or "memory".
   virtual const char* kind() const = 0;
