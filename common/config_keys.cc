@@ -51,6 +51,12 @@ const std::vector<ConfigKey>& AllConfigKeys() {
       {"checkpoint.retained", "1", "Job: completed checkpoints kept; a damaged one falls back to the one before.", true},
       {"checkpoint.tolerable-failures", "0", "Job: consecutive failed checkpoints tolerated before the job fails.", true},
       {"checkpoint.mode", "exactly-once", "Job: exactly-once (aligned barriers) or at-least-once.", true},
+      {"checkpoint.unaligned", "false",
+       "Job: barriers overtake queued buffers, which are stored with the checkpoint (fast checkpoints under "
+       "backpressure). Savepoints are always aligned.", true},
+      {"checkpoint.aligned-timeout", "0ms",
+       "Job: with checkpoint.unaligned, start aligned and switch to unaligned when alignment takes longer; "
+       "0 = unaligned at once.", true},
       {"savepoint.dir", "", "Job: default directory of sluice savepoint and stop.", true},
       {"restart-strategy", "", "Job: none, fixed-delay or exponential-delay; unset = exponential-delay with checkpoints, else none.", true},
       {"restart-strategy.fixed-delay.attempts", "10", "Job: restarts before the job fails.", true},

@@ -71,6 +71,18 @@ Result<CheckpointConfig> ParseCheckpointConfig(const JobKeys& c) {
     }
     config.exactly_once = mode->second == "exactly-once";
   }
+  auto unaligned = c.find("checkpoint.unaligned");
+  if (unaligned != c.end()) {
+    if (unaligned->second != "true" && unaligned->second != "false") {
+      return Status::InvalidArgument("checkpoint.unaligned: '" + unaligned->second + "' is not true or false");
+    }
+    config.unaligned = unaligned->second == "true";
+  }
+  SLUICE_ASSIGN_OR_RETURN(config.aligned_timeout_ms, Duration(c, "checkpoint.aligned-timeout", 0, true));
+  if (config.unaligned && !config.exactly_once) {
+    return Status::InvalidArgument("checkpoint.unaligned needs checkpoint.mode exactly-once: at-least-once "
+                                   "barriers are never aligned");
+  }
   auto dir = c.find("checkpoint.dir");
   if (dir != c.end()) config.dir = dir->second;
   if (config.enabled() && config.dir.empty()) {

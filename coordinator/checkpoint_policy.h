@@ -20,6 +20,8 @@ struct CheckpointConfig {
   int retained = 1;             // completed checkpoints kept; restores fall back through them
   int tolerable_failures = 0;   // consecutive failed checkpoints before the job fails, as Flink
   bool exactly_once = true;     // checkpoint.mode; at-least-once does not align barriers
+  bool unaligned = false;       // checkpoint.unaligned: barriers overtake queued buffers
+  int64_t aligned_timeout_ms = 0;  // checkpoint.aligned-timeout: aligned first, unaligned after this
   bool enabled() const { return interval_ms > 0; }
 };
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <boost/crc.hpp>
@@ -84,11 +85,26 @@ Status CheckRestorable(const proto::CheckpointMetadata& metadata, const proto::J
                                    " key groups (max parallelism) and the job " + std::to_string(groups(graph)));
   }
   std::set<std::string> operators, vertices;
+  std::map<std::string, int> parallelism;
   for (const auto& v : graph.vertices()) {
     vertices.insert(v.id());
+    parallelism[v.id()] = v.parallelism();
     for (const auto& op : v.operators()) operators.insert(op.id());
   }
+  std::map<std::string, std::pair<int, int>> finished;  // vertex -> (finished, all)
+  bool rescaled = false;
+  for (const auto& v : metadata.graph().vertices()) {
+    auto now = parallelism.find(v.id());
+    if (now != parallelism.end() && now->second != v.parallelism()) rescaled = true;
+  }
   for (const auto& t : metadata.tasks()) {
+    auto& f = finished[t.vertex_id()];
+    f.first += t.finished() ? 1 : 0;
+    ++f.second;
+    if (!t.channel_state().empty() && rescaled) {
+      return Status::InvalidArgument("it was taken unaligned and holds in-flight data, which only fits the "
+                                     "parallelism it was taken at; take a savepoint (always aligned) to rescale");
+    }
     for (const auto& o : t.operators()) {
       if (!operators.count(o.operator_id())) {
         return Status::InvalidArgument("it has state of operator '" + o.operator_id() + "', which the job lacks");
@@ -96,6 +112,13 @@ Status CheckRestorable(const proto::CheckpointMetadata& metadata, const proto::J
     }
     if (!t.source_position().empty() && !vertices.count(t.vertex_id())) {
       return Status::InvalidArgument("it has the position of source '" + t.vertex_id() + "', which the job lacks");
+    }
+  }
+  for (const auto& [vertex, f] : finished) {
+    auto now = parallelism.find(vertex);
+    if (f.first > 0 && f.first < f.second && now != parallelism.end() && now->second != f.second) {
+      return Status::InvalidArgument("some subtasks of '" + vertex + "' had finished and others not; such a "
+                                     "checkpoint can only be restored at the parallelism it was taken at");
     }
   }
   return Status::Ok();

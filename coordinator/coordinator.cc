@@ -175,6 +175,7 @@ void Coordinator::DriveJob(Job* job) {
       break;
     }
     if (AllSubtasks(*job, [](proto::TaskState s) { return s == proto::TASK_FINISHED; })) {
+      AbortPendingCheckpoint(job, "the job finished", false);
       Transition(job, proto::FINISHED);
       break;
     }
@@ -258,31 +259,93 @@ void Coordinator::MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>&
     AbortPendingCheckpoint(job, "not complete within checkpoint.timeout (" +
                                     std::to_string(job->checkpoint.timeout_ms) + " ms)");
   }
+  if (job->pending && job->pending->trigger_again) {
+    job->pending->trigger_again = false;
+    SendTrigger(job, lock);
+  }
   if (job->state != proto::RUNNING || job->pending || now < job->next_trigger_mono) return;
   job->next_trigger_mono = now + job->checkpoint.interval_ms;
-  // Finished tasks cannot take part (bounded inputs): no more checkpoints.
-  if (!AllSubtasks(*job, [](proto::TaskState s) { return s == proto::TASK_RUNNING; })) return;
+  if (!CanCheckpoint(*job)) return;
   auto pending = std::make_unique<Job::PendingCheckpoint>();
   pending->id = job->next_checkpoint_id++;
   pending->timestamp_ms = clock_->NowMillis();
   pending->started_mono = now;
+  for (size_t v = 0; v < job->subtasks.size(); ++v) {
+    for (size_t i = 0; i < job->subtasks[v].size(); ++i) {
+      if (job->subtasks[v][i].state == proto::TASK_FINISHED) pending->finished.insert({static_cast<int>(v), static_cast<int>(i)});
+    }
+  }
   log_->debug("job {}: triggering checkpoint {}", job->id, pending->id);
   job->pending = std::move(pending);
   SendTrigger(job, lock);
 }
 
-// A checkpoint starts at the sources. A savepoint's directory is first told
-// to every worker of the job, so no task meets its barrier without knowing
-// where to write.
+bool Coordinator::CanCheckpoint(const Job& job) const {
+  bool any_running = false;
+  for (const auto& vertex : job.subtasks) {
+    for (const auto& s : vertex) {
+      if (s.state == proto::TASK_RUNNING) {
+        any_running = true;
+      } else if (s.state != proto::TASK_FINISHED) {
+        return false;
+      }
+    }
+  }
+  return any_running;
+}
+
+std::vector<std::pair<int, int>> Coordinator::OrphanedSubtasks(const Job& job) const {
+  std::vector<std::pair<int, int>> out;
+  std::map<std::string, int> index;
+  for (int v = 0; v < job.graph.vertices_size(); ++v) index[job.graph.vertices(v).id()] = v;
+  for (int v = 0; v < job.graph.vertices_size(); ++v) {
+    if (job.source_vertex[v]) continue;
+    bool producers_ended = true;
+    for (const auto& e : job.graph.edges()) {
+      if (e.target() != job.graph.vertices(v).id()) continue;
+      for (const auto& s : job.subtasks[index[e.source()]]) producers_ended = producers_ended && s.state == proto::TASK_FINISHED;
+    }
+    if (!producers_ended) continue;
+    for (size_t i = 0; i < job.subtasks[v].size(); ++i) {
+      if (job.subtasks[v][i].state == proto::TASK_RUNNING) out.push_back({v, static_cast<int>(i)});
+    }
+  }
+  return out;
+}
+
+void Coordinator::OnSubtaskFinished(Job* job, int vertex, int subtask) {
+  if (!job->pending) return;
+  auto& pending = *job->pending;
+  const std::pair<int, int> key{vertex, subtask};
+  if (pending.acks.count(key)) return;
+  if (job->subtasks[vertex][subtask].metrics.last_barrier_id() >= pending.id) return;  // its ack is on the way
+  pending.finished.insert(key);
+  pending.trigger_again = true;  // its consumers may now have no producer left
+  MaybeCompleteCheckpoint(job);
+}
+
+// A checkpoint starts at the sources, and at subtasks whose producers have
+// all ended (no barrier reaches those). A savepoint's directory is first
+// told to every worker of the job, so no task meets its barrier without
+// knowing where to write.
 void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
   std::set<std::string> sources, all;
+  std::map<std::string, std::vector<std::string>> also_start;  // address -> "<vertex>#<subtask>"
   for (size_t v = 0; v < job->subtasks.size(); ++v) {
-    for (const auto& s : job->subtasks[v]) {
+    for (size_t i = 0; i < job->subtasks[v].size(); ++i) {
+      const auto& s = job->subtasks[v][i];
       auto w = workers_.find(s.worker_id);
       if (w == workers_.end()) continue;
       all.insert(w->second.info.rpc_address());
-      if (job->source_vertex[v]) sources.insert(w->second.info.rpc_address());
+      if (job->source_vertex[v] && s.state != proto::TASK_FINISHED) sources.insert(w->second.info.rpc_address());
     }
+  }
+  for (auto [v, i] : OrphanedSubtasks(*job)) {
+    if (!job->pending->started_directly.insert({v, i}).second) continue;
+    auto w = workers_.find(job->subtasks[v][i].worker_id);
+    if (w == workers_.end()) continue;
+    also_start[w->second.info.rpc_address()].push_back(job->graph.vertices(v).id() + "#" + std::to_string(i));
+    sources.insert(w->second.info.rpc_address());
   }
   proto::TriggerCheckpointRequest request;
   request.set_job_id(job->id);
@@ -300,6 +363,8 @@ void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
   }
   request.set_start_sources(true);
   for (const auto& address : sources) {
+    request.clear_also_start();
+    for (const auto& name : also_start[address]) request.add_also_start(name);
     Status s = gateway_->TriggerCheckpoint(address, request);
     if (!s.ok()) log_->warn("job {}: checkpoint {}: {}", job->id, request.checkpoint_id(), s.message());
   }
@@ -327,8 +392,8 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
     if (job->state != proto::RUNNING) {
       return Status::FailedPrecondition("job " + job_id + " is " + JobStateName(job->state) + ", not RUNNING");
     }
-    if (!AllSubtasks(*job, [](proto::TaskState s) { return s == proto::TASK_RUNNING; })) {
-      return Status::FailedPrecondition("job " + job_id + " has tasks that are not running (finished or deploying)");
+    if (!CanCheckpoint(*job)) {
+      return Status::FailedPrecondition("job " + job_id + " has tasks that are not running yet, or none running");
     }
     return Status::Ok();
   };
@@ -343,6 +408,11 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
   pending->timestamp_ms = clock_->NowMillis();
   pending->started_mono = clock_->MonotonicMillis();
   pending->savepoint_dir = directory + "/savepoint-" + job_id.substr(0, 6) + "-" + std::to_string(pending->id);
+  for (size_t v = 0; v < job->subtasks.size(); ++v) {
+    for (size_t i = 0; i < job->subtasks[v].size(); ++i) {
+      if (job->subtasks[v][i].state == proto::TASK_FINISHED) pending->finished.insert({static_cast<int>(v), static_cast<int>(i)});
+    }
+  }
   const int64_t id = pending->id;
   log_->info("job {}: savepoint {} to {}", job_id, id, pending->savepoint_dir);
   job->pending = std::move(pending);
@@ -422,9 +492,13 @@ void Coordinator::AcknowledgeCheckpoint(const proto::CheckpointAck& ack) {
   }
   if (v < 0 || ack.task().subtask() < 0 || ack.task().subtask() >= job->graph.vertices(v).parallelism()) return;
   job->pending->acks[{v, ack.task().subtask()}] = ack.snapshot();
+  MaybeCompleteCheckpoint(job);
+}
+
+void Coordinator::MaybeCompleteCheckpoint(Job* job) {
   size_t expected = 0;
   for (const auto& vertex : job->subtasks) expected += vertex.size();
-  if (job->pending->acks.size() == expected) CompleteCheckpoint(job);
+  if (job->pending->acks.size() + job->pending->finished.size() == expected) CompleteCheckpoint(job);
 }
 
 // Every subtask has stored its part: the checkpoint's metadata makes it
@@ -439,7 +513,14 @@ void Coordinator::CompleteCheckpoint(Job* job) {
   int64_t bytes = 0;
   for (auto& [key, snapshot] : pending.acks) {
     for (const auto& o : snapshot.operators()) bytes += o.bytes();
+    bytes += snapshot.channel_state_bytes();
     *metadata.add_tasks() = std::move(snapshot);
+  }
+  for (auto [v, i] : pending.finished) {
+    proto::TaskSnapshot* t = metadata.add_tasks();
+    t->set_vertex_id(job->graph.vertices(v).id());
+    t->set_subtask(i);
+    t->set_finished(true);
   }
   const bool savepoint = !pending.savepoint_dir.empty();
   const std::string dir =
@@ -573,14 +654,25 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
         std::set<std::string> ops;
         for (const auto& op : vertex.operators()) ops.insert(op.id());
         std::vector<std::string> positions;
+        int old_subtasks = 0, old_finished = 0;
         for (const auto& t : job->latest->tasks()) {
           for (const auto& o : t.operators()) {
             if (ops.count(o.operator_id())) *restore->add_files() = o;
           }
-          if (t.vertex_id() != vertex.id() || t.source_position().empty()) continue;
+          if (t.vertex_id() != vertex.id()) continue;
+          ++old_subtasks;
+          old_finished += t.finished() ? 1 : 0;
+          // In-flight data and a finished end only fit the same subtask
+          // (CheckRestorable refuses to rescale such a checkpoint).
+          if (t.subtask() == i) {
+            restore->set_channel_state(t.channel_state());
+            restore->set_finished(t.finished());
+          }
+          if (t.source_position().empty()) continue;
           if (positions.size() <= static_cast<size_t>(t.subtask())) positions.resize(t.subtask() + 1);
           positions[t.subtask()] = t.source_position();
         }
+        if (old_subtasks > 0 && old_finished == old_subtasks) restore->set_finished(true);
         if (positions.size() == static_cast<size_t>(vertex.parallelism())) {
           restore->set_source_position(positions[i]);
         } else {
@@ -851,6 +943,7 @@ bool Coordinator::OnHeartbeat(const proto::Heartbeat& heartbeat) {
       // subtask forward is applied as if it had come on its own.
       if (!IsTerminalTask(s.state) && report.state() > s.state) {
         s.state = report.state();
+        if (s.state == proto::TASK_FINISHED) OnSubtaskFinished(job->second.get(), v, i);
         if (report.state() == proto::TASK_FAILED && !job->second->cancel_requested) {
           FailJob(job->second.get(), "subtask " + std::to_string(i) + " of vertex '" + report.task().vertex_id() +
                                          "' on worker " + heartbeat.worker_id() + " failed");
@@ -929,6 +1022,7 @@ Status Coordinator::UpdateTaskState(const proto::TaskStateUpdate& update) {
     s.state = update.state();
     s.metrics = update.metrics();
     if (!update.failure().empty()) s.failure = update.failure();
+    if (s.state == proto::TASK_FINISHED) OnSubtaskFinished(job, v, i);
     log_->debug("job {} vertex {} subtask {} on {}: {}", job->id, update.task().vertex_id(), i,
                 update.worker_id(), TaskStateName(update.state()));
     if (update.state() == proto::TASK_FAILED && !job->cancel_requested) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,6 +106,12 @@ class Coordinator {
       int64_t timestamp_ms = 0;
       int64_t started_mono = 0;
       std::map<std::pair<int, int>, proto::TaskSnapshot> acks;  // (vertex, subtask)
+      // Subtasks that ended before the barrier reached them: they take no
+      // part and are restored as finished.
+      std::set<std::pair<int, int>> finished;
+      // Non-source subtasks told to start it (their producers all ended).
+      std::set<std::pair<int, int>> started_directly;
+      bool trigger_again = false;  // a subtask ended: more may have to start it
       std::string savepoint_dir;  // non-empty: a savepoint, written there
     };
     std::map<int64_t, Result<std::string>> savepoints;  // id -> path, or why it failed
@@ -126,6 +133,14 @@ class Coordinator {
   void MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock);
   void SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock);
   void CompleteCheckpoint(Job* job);
+  // A subtask ended: unless it passed the pending checkpoint's barrier on
+  // (then it acknowledges), that checkpoint records it as finished.
+  void OnSubtaskFinished(Job* job, int vertex, int subtask);
+  void MaybeCompleteCheckpoint(Job* job);
+  // Subtasks can take part in a checkpoint: all running or finished, not all finished.
+  bool CanCheckpoint(const Job& job) const;
+  // Running subtasks that are no sources and whose producers have all ended.
+  std::vector<std::pair<int, int>> OrphanedSubtasks(const Job& job) const;
   void AbortPendingCheckpoint(Job* job, const std::string& why, bool counts = true);
   // Chooses the checkpoint a restart restores: the newest retained one
   // whose _metadata reads back whole. False (and the job failed) when every

@@ -1,6 +1,7 @@
 #include "worker/record_writer.h"
 
 #include <chrono>
+#include <cstring>
 
 #include "worker/network/key_groups.h"
 
@@ -68,6 +69,7 @@ bool RecordWriter::NextBuffer(int target) {
         break;
       }
       buffer = partition_->pool().Take(50);
+      if (!buffer.valid() && wait_hook_) wait_hook_();
     }
     if (backpressured_ns_ != nullptr) {
       backpressured_ns_->fetch_add(
@@ -92,6 +94,28 @@ void RecordWriter::Flush() {
 void RecordWriter::BroadcastEvent(const Event& event) {
   Flush();
   for (int i = 0; i < partition_->num_subpartitions(); ++i) partition_->subpartition(i).AddEvent(event);
+}
+
+void RecordWriter::BroadcastPriorityEvent(const Event& event, std::vector<std::string>* overtaken) {
+  Flush();
+  overtaken->assign(partition_->num_subpartitions(), std::string());
+  for (int i = 0; i < partition_->num_subpartitions(); ++i) {
+    partition_->subpartition(i).AddPriorityEvent(event, &(*overtaken)[i]);
+  }
+}
+
+void RecordWriter::WriteRaw(int target, std::string_view bytes) {
+  FlushTarget(target);
+  while (!bytes.empty() && failure_.ok()) {
+    if (!current_[target].valid() && !NextBuffer(target)) return;
+    Buffer& b = current_[target].get();
+    size_t n = std::min<size_t>(bytes.size(), b.capacity - b.size);
+    std::memcpy(b.data + b.size, bytes.data(), n);
+    b.size += static_cast<uint32_t>(n);
+    bytes.remove_prefix(n);
+    if (b.full()) FlushTarget(target);
+  }
+  FlushTarget(target);
 }
 
 Status RecordWriter::failure() const {

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/records/schema.h"
@@ -35,6 +38,17 @@ class RecordWriter final : public Collector {
   void Flush();
   // Flushes, then puts the event into every subpartition, in order with data.
   void BroadcastEvent(const Event& event);
+  // Unaligned checkpoints: flushes, then puts the barrier at the head of
+  // every subpartition; (*overtaken)[i] gets the bytes it overtook in
+  // subpartition i, which the checkpoint stores.
+  void BroadcastPriorityEvent(const Event& event, std::vector<std::string>* overtaken);
+  // Restoring an unaligned checkpoint: the stored bytes of subpartition
+  // `target` go out again, before anything else.
+  void WriteRaw(int target, std::string_view bytes);
+  // Called about every 50 ms while the task waits for an output buffer
+  // (backpressure): the task uses it to move queued barriers ahead when
+  // alignment takes too long. It must not write rows.
+  void set_wait_hook(std::function<void()> hook) { wait_hook_ = std::move(hook); }
   // Why rows could not be written: the consumer failed, or the task was
   // cancelled while waiting for a buffer.
   Status failure() const;
@@ -55,6 +69,7 @@ class RecordWriter final : public Collector {
   RecordSpanWriter span_;
   int next_rebalance_;
   Status failure_;
+  std::function<void()> wait_hook_;
 };
 
 }  // namespace sluice

@@ -179,6 +179,16 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
   }
   auto mode = request.job_config().find("checkpoint.mode");
   exactly_once_ = mode == request.job_config().end() || mode->second != "at-least-once";
+  auto unaligned = request.job_config().find("checkpoint.unaligned");
+  unaligned_ = exactly_once_ && unaligned != request.job_config().end() && unaligned->second == "true";
+  auto aligned_timeout = request.job_config().find("checkpoint.aligned-timeout");
+  if (aligned_timeout != request.job_config().end()) {
+    auto ms = ParseDurationMs(aligned_timeout->second);
+    if (!ms.ok() || *ms < 0) {
+      return Status::InvalidArgument("checkpoint.aligned-timeout: '" + aligned_timeout->second + "' is not a duration");
+    }
+    aligned_timeout_ms_ = *ms;
+  }
   auto dir = request.job_config().find("checkpoint.dir");
   if (dir != request.job_config().end()) checkpoint_dir_ = dir->second;
   std::filesystem::path base = state_dir.empty()
@@ -250,6 +260,9 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     options.flush_every_record = flush_timeout_ms_ == 0;
     writers_.push_back(std::make_unique<RecordWriter>(partition, options, SchemaFromProto(vertex.output_schema()),
                                                       &cancelled_, &counters_.backpressured_ns));
+    // A task stuck on a full output still lets its queued barriers jump
+    // ahead when the aligned timeout passes.
+    if (unaligned_ && aligned_timeout_ms_ > 0) writers_.back()->set_wait_hook([this] { AdvancePendingCheckpoint(); });
   }
 
   // Wire the chain back to front. The task's output is what leaves the last
@@ -354,6 +367,7 @@ proto::TaskMetrics Task::Metrics() const {
   m.set_buffers_queued_in(counters_.buffers_queued_in.load(std::memory_order_relaxed));
   m.set_buffers_queued_out(counters_.buffers_queued_out.load(std::memory_order_relaxed));
   m.set_state_entries(counters_.state_entries.load(std::memory_order_relaxed));
+  m.set_last_barrier_id(counters_.last_barrier_id.load(std::memory_order_relaxed));
   m.set_backpressured_ms(counters_.backpressured_ns.load(std::memory_order_relaxed) / 1000000);
   return m;
 }
@@ -366,8 +380,16 @@ void Task::Report(proto::TaskState state, const std::string& failure) {
 void Task::Run() {
   Status result;
   for (auto& g : gates_) g->Start();
-  result = source_ ? RunSource() : RunInputs();
+  if (finished_on_restore_) {
+    result = RunFinished();
+  } else {
+    result = source_ ? RunSource() : RunInputs();
+  }
   for (auto& g : gates_) g->Close();
+  // Acknowledgements go out before the final state, in the same ordered
+  // stream: the coordinator then knows whether a finished task took part in
+  // the checkpoint in flight.
+  if (result.ok() && !cancelled_.load()) StopUploader();
   if (cancelled_.load()) {
     Report(proto::TASK_CANCELED);
   } else if (!result.ok()) {
@@ -433,6 +455,7 @@ Status Task::RunSource() {
   SLUICE_RETURN_IF_ERROR(source_->Open());
   for (auto& op : operators_) SLUICE_RETURN_IF_ERROR(op->Open());
   Report(proto::TASK_RUNNING);
+  SLUICE_RETURN_IF_ERROR(ReplayRestoredOutputs());
   bool done = false;
   int64_t watermark = INT64_MIN;
   int64_t last_watermark_ms = NowMs();
@@ -441,6 +464,7 @@ Status Task::RunSource() {
   while (!done) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
     SLUICE_RETURN_IF_ERROR(MaybeStartCheckpoint());
+    AdvancePendingCheckpoint();
     DeliverCheckpointNotifications();
     SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, kBatchRows, &done));
     SLUICE_RETURN_IF_ERROR(CheckFailures());
@@ -472,8 +496,54 @@ Status Task::RunSource() {
     MaybeFlush(false);
   }
   // The end of a bounded input completes every window.
+  FinishPendingCheckpoint();
   head_->EmitWatermark(INT64_MAX);
   return FinishChain();
+}
+
+// Restored from a checkpoint taken after this subtask had ended: its output
+// is all downstream already, so it only ends its partitions (and reads its
+// inputs, whose producers ended too, to their ends).
+Status Task::RunFinished() {
+  Report(proto::TASK_RUNNING);
+  size_t open = 0;
+  for (auto& g : gates_) open += g->num_channels();
+  while (open > 0) {
+    if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
+    SLUICE_RETURN_IF_ERROR(CheckFailures());
+    BufferOrEvent entry;
+    int ch = -1;
+    bool got = false;
+    for (auto& g : gates_) {
+      if (g->PollNext(&entry, &ch)) {
+        got = true;
+        if (entry.is_event && entry.event.type == EventType::kEndOfPartition) {
+          --open;
+          g->channel(ch).Close();
+        }
+        break;
+      }
+    }
+    if (!got) wakeup_.Wait(10);
+  }
+  for (auto& w : writers_) w->BroadcastEvent(Event::EndOfPartition());
+  MaybeFlush(true);
+  return CheckFailures();
+}
+
+// Output a restored unaligned checkpoint had queued goes out first.
+Status Task::ReplayRestoredOutputs() {
+  if (!restored_channels_) return Status::Ok();
+  for (const auto& [key, bytes] : restored_channels_->outputs) {
+    if (key.first < 0 || static_cast<size_t>(key.first) >= writers_.size() || key.second < 0 ||
+        key.second >= writers_[key.first]->partition().num_subpartitions()) {
+      return Status::FailedPrecondition("the checkpoint's in-flight data names output " + std::to_string(key.first) +
+                                        "/" + std::to_string(key.second) + ", which " + Name() + " does not have");
+    }
+    writers_[key.first]->WriteRaw(key.second, bytes);
+  }
+  restored_channels_->outputs.clear();
+  return CheckFailures();
 }
 
 // End of input: operators finish front to back, so what one emits on
@@ -492,6 +562,7 @@ Status Task::FinishChain() {
 Status Task::RunInputs() {
   for (auto& op : operators_) SLUICE_RETURN_IF_ERROR(op->Open());
   Report(proto::TASK_RUNNING);
+  SLUICE_RETURN_IF_ERROR(ReplayRestoredOutputs());
 
   struct ChannelState {
     RecordSpanReader reader{kMaxRecordBytes};
@@ -506,15 +577,45 @@ Status Task::RunInputs() {
     channels.emplace_back(g->num_channels());
     open_channels += g->num_channels();
   }
+  auto process = [&](size_t g, int ch, const uint8_t* data, uint32_t size) -> Status {
+    RecordSpanReader& reader = channels[g][ch].reader;
+    reader.SetBuffer(data, size);
+    const uint8_t* record;
+    uint32_t length;
+    Collector* head = gate_inputs_[g] == 1 ? second_head_ : head_;
+    while (true) {
+      auto next = reader.Next(&record, &length);
+      if (!next.ok()) return next.status().WithPrefix(gates_[g]->channel(ch).description());
+      if (!*next) return Status::Ok();
+      head->Collect(RowView(record));
+    }
+  };
+  // A restored unaligned checkpoint's input comes first, each channel's
+  // ahead of what its producer sends.
+  if (restored_channels_) {
+    for (const auto& [key, bytes] : restored_channels_->inputs) {
+      auto [g, ch] = key;
+      if (g < 0 || static_cast<size_t>(g) >= gates_.size() || ch < 0 ||
+          static_cast<size_t>(ch) >= gates_[g]->num_channels()) {
+        return Status::FailedPrecondition("the checkpoint's in-flight data names input " + std::to_string(g) + "/" +
+                                          std::to_string(ch) + ", which " + Name() + " does not have");
+      }
+      SLUICE_RETURN_IF_ERROR(process(g, ch, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                     static_cast<uint32_t>(bytes.size())));
+    }
+    restored_channels_.reset();
+  }
   int64_t watermark = INT64_MIN;
   bool idle = false;  // every open channel is idle, and consumers were told
   // Aligned checkpoints: once a channel delivers barrier N, what follows on
   // it is held back (its buffers keep their credit, so its sender stops)
   // until every open channel has delivered N; then the task snapshots,
   // passes the barrier on, and replays what it held back.
-  int64_t aligning = 0;          // the barrier being aligned, 0 = none
+  int64_t aligning = 0;  // the barrier being aligned, 0 = none
   Event aligning_barrier;
   size_t barriers_seen = 0;
+  int64_t align_started_ms = 0;
+  bool may_switch = false;  // alignment may turn unaligned after the aligned timeout
   struct Held {
     size_t gate;
     int channel;
@@ -523,9 +624,7 @@ Status Task::RunInputs() {
   std::deque<Held> held, replay;
   size_t next_gate = 0;
 
-  auto complete_alignment = [&]() -> Status {
-    SLUICE_RETURN_IF_ERROR(SnapshotAndAcknowledge(aligning_barrier.checkpoint_id));
-    for (auto& w : writers_) w->BroadcastEvent(aligning_barrier);
+  auto release_held = [&]() {
     aligning = 0;
     barriers_seen = 0;
     for (auto& gate : channels) {
@@ -535,13 +634,72 @@ Status Task::RunInputs() {
       replay.push_back(std::move(held.front()));
       held.pop_front();
     }
-    return Status::Ok();
+  };
+  auto complete_alignment = [&]() {
+    auto upload = BeginSnapshot(aligning_barrier.checkpoint_id);
+    Event barrier = aligning_barrier;
+    release_held();
+    PassBarrier(barrier, std::move(upload), {}, {}, may_switch);
+  };
+  auto begin_alignment = [&](const Event& barrier) {
+    aligning = barrier.checkpoint_id;
+    aligning_barrier = barrier;
+    aligning_barrier.unaligned = false;
+    barriers_seen = 0;
+    align_started_ms = NowMs();
+    may_switch = unaligned_ && !IsSavepoint(aligning);
+  };
+  // Unaligned: the snapshot is taken now. What the channels that have not
+  // delivered the barrier yet bring until they do is in flight: it is
+  // stored with the checkpoint (and processed as usual). `trigger` is the
+  // channel whose barrier overtook `overtaken`.
+  auto start_unaligned = [&](const Event& barrier, int trigger_gate, int trigger_channel,
+                             const std::string* overtaken) {
+    auto upload = BeginSnapshot(barrier.checkpoint_id);
+    ::sluice::ChannelState in_flight;
+    std::set<std::pair<int, int>> owing;
+    for (size_t g = 0; g < channels.size(); ++g) {
+      for (size_t ch = 0; ch < channels[g].size(); ++ch) {
+        const ChannelState& c = channels[g][ch];
+        if (c.ended || c.blocked) continue;  // a blocked channel's barrier came in line: nothing in flight
+        std::string bytes = c.reader.PartialBytes();
+        if (static_cast<int>(g) == trigger_gate && static_cast<int>(ch) == trigger_channel) {
+          if (overtaken != nullptr) bytes += *overtaken;
+        } else {
+          owing.insert({static_cast<int>(g), static_cast<int>(ch)});
+        }
+        if (!bytes.empty()) in_flight.inputs[{static_cast<int>(g), static_cast<int>(ch)}] = std::move(bytes);
+      }
+    }
+    release_held();
+    Event out = barrier;
+    out.unaligned = true;
+    PassBarrier(out, std::move(upload), std::move(owing), std::move(in_flight), false);
   };
 
   while (open_channels > 0 || !replay.empty()) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
     SLUICE_RETURN_IF_ERROR(CheckFailures());
     DeliverCheckpointNotifications();
+    AdvancePendingCheckpoint();
+    // Triggered directly: every producer of this task has ended, so no
+    // barrier comes; each channel's end of partition stands in for it.
+    if (requested_checkpoint_.load(std::memory_order_acquire) > started_checkpoint_) {
+      Event barrier;
+      {
+        std::lock_guard<std::mutex> lock(checkpoint_mu_);
+        barrier = Event::Barrier(requested_checkpoint_.load(std::memory_order_relaxed), requested_timestamp_ms_);
+      }
+      started_checkpoint_ = barrier.checkpoint_id;
+      if (barrier.checkpoint_id > last_barrier_id_ && aligning == 0 && exactly_once_) {
+        begin_alignment(barrier);
+        may_switch = false;
+        if (barriers_seen == open_channels) complete_alignment();
+      }
+    }
+    if (aligning != 0 && may_switch && NowMs() - align_started_ms >= aligned_timeout_ms_) {
+      start_unaligned(aligning_barrier, -1, -1, nullptr);
+    }
     BufferOrEvent entry;
     int ch = -1;
     size_t g = 0;
@@ -569,22 +727,19 @@ Status Task::RunInputs() {
       held.push_back({g, ch, std::move(entry)});
       continue;
     }
+    const std::pair<int, int> key{static_cast<int>(g), ch};
     // Rows on an idle channel make it active again (they may come just
     // before the producer's "active"); its watermarks alone do not, as in
     // Flink, so a source creeping forward without rows stays idle.
     if (state.idle && !entry.is_event) state.idle = false;
     if (!entry.is_event) {
       const Buffer& b = entry.buffer.get();
-      state.reader.SetBuffer(b.data, b.size);
-      const uint8_t* record;
-      uint32_t size;
-      Collector* head = gate_inputs_[g] == 1 ? second_head_ : head_;
-      while (true) {
-        auto next = state.reader.Next(&record, &size);
-        if (!next.ok()) return next.status().WithPrefix(gates_[g]->channel(ch).description());
-        if (!*next) break;
-        head->Collect(RowView(record));
+      // Data that reached us before this channel's barrier, processed after
+      // an unaligned snapshot: the checkpoint keeps a copy.
+      if (pending_ && pending_->inputs_owing.count(key)) {
+        pending_->data.inputs[key].append(reinterpret_cast<const char*>(b.data), b.size);
       }
+      SLUICE_RETURN_IF_ERROR(process(g, ch, b.data, b.size));
       entry.buffer.Release();  // credit goes back to the sender
     } else {
       const Event& e = entry.event;
@@ -596,22 +751,44 @@ Status Task::RunInputs() {
         --open_channels;
         gates_[g]->channel(ch).Close();
         // A channel that ends no longer owes the barrier.
-        if (aligning != 0 && barriers_seen == open_channels) SLUICE_RETURN_IF_ERROR(complete_alignment());
+        if (pending_ && pending_->inputs_owing.erase(key)) AdvancePendingCheckpoint(true);
+        if (aligning != 0 && barriers_seen == open_channels) complete_alignment();
       } else if (e.type == EventType::kWatermark) {
         state.watermark = std::max(state.watermark, e.watermark_ms);
       } else if (e.type == EventType::kWatermarkStatus) {
         state.idle = e.idle;
       } else if (e.type == EventType::kCheckpointBarrier) {
-        if (aligning != 0 && e.checkpoint_id != aligning) {
-          return Status::Internal(gates_[g]->channel(ch).description() + ": barrier " +
-                                  std::to_string(e.checkpoint_id) + " while aligning " + std::to_string(aligning));
+        const int64_t id = e.checkpoint_id;
+        if (pending_ && pending_->id == id) {
+          // The late barrier of an unaligned checkpoint: what it overtook
+          // here is the last of this channel's in-flight data.
+          if (pending_->inputs_owing.erase(key)) {
+            if (e.unaligned && entry.overtaken && !entry.overtaken->empty()) {
+              pending_->data.inputs[key] += *entry.overtaken;
+            }
+            AdvancePendingCheckpoint(true);
+          }
+        } else if (id <= last_barrier_id_ || (aligning != 0 && id < aligning)) {
+          // Of a checkpoint given up on: its successor is under way.
+        } else if (aligning != 0 && id > aligning) {
+          // The checkpoint being aligned was given up on (it timed out):
+          // what was held goes first, then this barrier again.
+          release_held();
+          replay.push_back({g, ch, std::move(entry)});
+          continue;
+        } else if (!exactly_once_) {
+          // At-least-once: the channel keeps flowing; rows after its barrier
+          // enter the state before the snapshot, and a restore replays them.
+          if (aligning == 0) begin_alignment(e);
+          if (++barriers_seen == open_channels) complete_alignment();
+        } else if (e.unaligned) {
+          if (pending_) pending_.reset();  // an older one, given up on
+          start_unaligned(e, static_cast<int>(g), ch, entry.overtaken.get());
+        } else {
+          if (aligning == 0) begin_alignment(e);
+          state.blocked = true;
+          if (++barriers_seen == open_channels) complete_alignment();
         }
-        aligning = e.checkpoint_id;
-        aligning_barrier = e;
-        // At-least-once: the channel keeps flowing; rows after its barrier
-        // enter the state before the snapshot, and a restore replays them.
-        state.blocked = exactly_once_;
-        if (++barriers_seen == open_channels) SLUICE_RETURN_IF_ERROR(complete_alignment());
       }
       // The task's watermark is the minimum over channels open and active.
       if (e.type != EventType::kCheckpointBarrier) {
@@ -642,6 +819,7 @@ Status Task::RunInputs() {
     SLUICE_RETURN_IF_ERROR(CheckFailures());
     MaybeFlush(false);
   }
+  FinishPendingCheckpoint();
   return FinishChain();
 }
 
@@ -651,6 +829,20 @@ Status Task::RunInputs() {
 // the entries of the key groups this subtask owns; a source goes back to
 // its position.
 Status Task::Restore(const proto::TaskRestore& restore) {
+  started_checkpoint_ = restore.checkpoint_id();
+  notified_checkpoint_ = restore.checkpoint_id();
+  last_barrier_id_ = restore.checkpoint_id();
+  if (restore.finished()) {
+    finished_on_restore_ = true;
+    return Status::Ok();
+  }
+  if (!restore.channel_state().empty()) {
+    auto channels = ReadChannelState(restore.channel_state());
+    if (!channels.ok()) {
+      return channels.status().WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id()));
+    }
+    restored_channels_ = std::make_unique<ChannelState>(std::move(*channels));
+  }
   const KeyGroupRange range = key_groups_;
   for (size_t i = 0; i < operators_.size(); ++i) {
     KeyedStateBackend* state = operators_[i]->keyed_state();
@@ -677,8 +869,6 @@ Status Task::Restore(const proto::TaskRestore& restore) {
     SLUICE_RETURN_IF_ERROR(source_->RestoreRescaled(positions)
                                .WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id())));
   }
-  started_checkpoint_ = restore.checkpoint_id();
-  notified_checkpoint_ = restore.checkpoint_id();
   return Status::Ok();
 }
 
@@ -728,16 +918,25 @@ Status Task::MaybeStartCheckpoint() {
     timestamp = requested_timestamp_ms_;
   }
   started_checkpoint_ = id;
-  SLUICE_RETURN_IF_ERROR(SnapshotAndAcknowledge(id));
-  for (auto& w : writers_) w->BroadcastEvent(Event::Barrier(id, timestamp));
+  // Savepoints are always aligned, as in Flink: they must be self-contained.
+  const bool unaligned = unaligned_ && !IsSavepoint(id);
+  auto upload = BeginSnapshot(id);
+  PassBarrier(unaligned && aligned_timeout_ms_ == 0 ? Event::UnalignedBarrier(id, timestamp)
+                                                    : Event::Barrier(id, timestamp),
+              std::move(upload), {}, {}, unaligned);
   return Status::Ok();
+}
+
+bool Task::IsSavepoint(int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  return checkpoint_dirs_.count(checkpoint_id) > 0;
 }
 
 // The synchronous part runs on the task thread: operators flush into their
 // state and each backend hands out a point-in-time view. Writing the files
 // is the uploader thread's, so the barrier goes on at once and processing
 // continues while the snapshot is written; the acknowledgement follows.
-Status Task::SnapshotAndAcknowledge(int64_t checkpoint_id) {
+std::unique_ptr<Task::Upload> Task::BeginSnapshot(int64_t checkpoint_id) {
   auto upload = std::make_unique<Upload>();
   upload->ack.mutable_task()->CopyFrom(id_);
   upload->ack.set_checkpoint_id(checkpoint_id);
@@ -753,11 +952,91 @@ Status Task::SnapshotAndAcknowledge(int64_t checkpoint_id) {
     upload->ack.clear_snapshot();
     upload->ack.set_decline_reason(Name() + ": " + status.message());
   }
+  return upload;
+}
+
+void Task::QueueUpload(std::unique_ptr<Upload> upload) {
   std::lock_guard<std::mutex> lock(upload_mu_);
   if (!uploader_.joinable()) uploader_ = std::thread([this] { RunUploader(); });
   uploads_.push_back(std::move(upload));
   upload_cv_.notify_all();
-  return Status::Ok();
+}
+
+void Task::PassBarrier(const Event& barrier, std::unique_ptr<Upload> upload,
+                       std::set<std::pair<int, int>> inputs_owing, ChannelState in_flight, bool may_overtake_later) {
+  if (pending_) {
+    log_->info("{}: checkpoint {} given up for {}", Name(), pending_->id, barrier.checkpoint_id);
+    pending_.reset();
+  }
+  last_barrier_id_ = barrier.checkpoint_id;
+  counters_.last_barrier_id.store(last_barrier_id_, std::memory_order_relaxed);
+  auto pending = std::make_unique<PendingChannels>();
+  pending->id = barrier.checkpoint_id;
+  pending->data = std::move(in_flight);
+  pending->inputs_owing = std::move(inputs_owing);
+  for (size_t w = 0; w < writers_.size(); ++w) {
+    if (barrier.unaligned) {
+      std::vector<std::string> overtaken;
+      writers_[w]->BroadcastPriorityEvent(barrier, &overtaken);
+      for (size_t s = 0; s < overtaken.size(); ++s) {
+        if (!overtaken[s].empty()) pending->data.outputs[{static_cast<int>(w), static_cast<int>(s)}] = std::move(overtaken[s]);
+      }
+    } else {
+      writers_[w]->BroadcastEvent(barrier);
+      if (!may_overtake_later) continue;
+      for (int s = 0; s < writers_[w]->partition().num_subpartitions(); ++s) {
+        pending->outputs_owing.push_back({static_cast<int>(w), s});
+      }
+    }
+  }
+  pending->deadline_ms = NowMs() + aligned_timeout_ms_;
+  if (!upload->ack.decline_reason().empty()) {
+    QueueUpload(std::move(upload));  // nothing more to collect for a declined one
+    return;
+  }
+  pending->upload = std::move(upload);
+  pending_ = std::move(pending);
+  AdvancePendingCheckpoint(true);
+}
+
+void Task::AdvancePendingCheckpoint(bool force) {
+  if (!pending_) return;
+  const int64_t now = NowMs();
+  if (!pending_->outputs_owing.empty() && (force || now - last_advance_ms_ >= 5)) {
+    last_advance_ms_ = now;
+    auto& owing = pending_->outputs_owing;
+    for (size_t i = 0; i < owing.size();) {
+      auto [w, s] = owing[i];
+      Subpartition& sub = writers_[w]->partition().subpartition(s);
+      bool done = !sub.HasBarrier(pending_->id);
+      if (!done && now >= pending_->deadline_ms) {
+        // Alignment takes too long: the barrier jumps its queue, whose data
+        // the checkpoint keeps.
+        std::string overtaken;
+        if (sub.PrioritizeBarrier(pending_->id, &overtaken) && !overtaken.empty()) {
+          pending_->data.outputs[{w, s}] = std::move(overtaken);
+        }
+        done = true;
+      }
+      if (done) {
+        owing[i] = owing.back();
+        owing.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
+  if (!pending_->inputs_owing.empty() || !pending_->outputs_owing.empty()) return;
+  pending_->upload->channels = std::move(pending_->data);
+  QueueUpload(std::move(pending_->upload));
+  pending_.reset();
+}
+
+void Task::FinishPendingCheckpoint() {
+  if (!pending_) return;
+  pending_->inputs_owing.clear();   // every input ended
+  pending_->outputs_owing.clear();  // the barriers stay in line ahead of the end
+  AdvancePendingCheckpoint(true);
 }
 
 Status Task::TakeSnapshot(int64_t checkpoint_id, Upload* upload) {
@@ -774,6 +1053,7 @@ Status Task::TakeSnapshot(int64_t checkpoint_id, Upload* upload) {
     if (checkpoint_dir_.empty()) return Status::FailedPrecondition("the job has no checkpoint.dir");
     dir = checkpoint_dir_ + "/" + id_.job_id() + "/chk-" + std::to_string(checkpoint_id) + "/";
   }
+  upload->directory = dir;
   for (size_t i = 0; i < operators_.size(); ++i) {
     SLUICE_RETURN_IF_ERROR(operators_[i]->PrepareSnapshot(checkpoint_id, *outputs_[i]));
     KeyedStateBackend* state = operators_[i]->keyed_state();
@@ -811,6 +1091,19 @@ void Task::RunUploader() {
       o->set_bytes(written->bytes);
     }
     upload->files.clear();
+    if (!upload->channels.empty() && ack.decline_reason().empty()) {
+      const std::string path = upload->directory + id_.vertex_id() + "-" + std::to_string(id_.subtask()) + ".channels";
+      auto written = WriteChannelState(upload->channels, path);
+      if (written.ok()) {
+        ack.mutable_snapshot()->set_channel_state(path);
+        ack.mutable_snapshot()->set_channel_state_bytes(*written);
+      } else {
+        log_->warn("{}: checkpoint {} declined: {}", Name(), ack.checkpoint_id(), written.status().message());
+        ack.clear_snapshot();
+        ack.set_decline_reason(Name() + ": " + written.status().message());
+      }
+      upload->channels = ChannelState();
+    }
     if (checkpoint_listener_) checkpoint_listener_(ack);
     lock.lock();
   }

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "common/logging.h"
 #include "proto/cluster_service.pb.h"
 #include "proto/task_service.pb.h"
+#include "worker/network/channel_state.h"
 #include "worker/network/input_gate.h"
 #include "worker/operators/operator.h"
 #include "worker/operators/operator_registry.h"
@@ -37,6 +39,7 @@ struct TaskMetricsCounters {
   std::atomic<int64_t> buffers_queued_in{0};
   std::atomic<int64_t> buffers_queued_out{0};
   std::atomic<int64_t> state_entries{0};
+  std::atomic<int64_t> last_barrier_id{0};
 };
 
 class Task {
@@ -91,8 +94,10 @@ class Task {
   void MaybeFlush(bool force);
   Status FinishChain();
   Status Restore(const proto::TaskRestore& restore);
+  // A task restored as finished ends at once and emits nothing.
+  Status RunFinished();
+  Status ReplayRestoredOutputs();
   Status MaybeStartCheckpoint();
-  Status SnapshotAndAcknowledge(int64_t checkpoint_id);
   // A checkpoint's files, written off the task thread.
   struct Upload {
     struct File {
@@ -100,9 +105,27 @@ class Task {
       std::unique_ptr<StateIterator> entries;  // a point-in-time view of the backend
     };
     proto::CheckpointAck ack;
+    std::string directory;  // where its files go, with a trailing '/'
     std::vector<File> files;
+    ChannelState channels;  // in-flight data of an unaligned checkpoint
   };
+  // The synchronous part of a snapshot, on the task thread; a snapshot that
+  // cannot be taken comes back as a decline.
+  std::unique_ptr<Upload> BeginSnapshot(int64_t checkpoint_id);
   Status TakeSnapshot(int64_t checkpoint_id, Upload* upload);
+  void QueueUpload(std::unique_ptr<Upload> upload);
+  bool IsSavepoint(int64_t checkpoint_id);
+  // Sends the barrier on after the snapshot. An unaligned barrier jumps the
+  // output queues, whose data joins the checkpoint; the upload waits while
+  // inputs still owe their barrier (unaligned) or an aligned barrier may
+  // still have to jump its queue (checkpoint.aligned-timeout).
+  void PassBarrier(const Event& barrier, std::unique_ptr<Upload> upload, std::set<std::pair<int, int>> inputs_owing,
+                   ChannelState in_flight, bool may_overtake_later);
+  // Moves queued aligned barriers ahead once the aligned timeout passed,
+  // and hands the upload over once nothing is owed.
+  void AdvancePendingCheckpoint(bool force = false);
+  // The end of input: what is still owed will not come.
+  void FinishPendingCheckpoint();
   void RunUploader();
   void StopUploader();
   void DeliverCheckpointNotifications();
@@ -156,6 +179,23 @@ class Task {
   std::thread uploader_;
   int64_t started_checkpoint_ = 0;    // task thread only
   int64_t notified_checkpoint_ = 0;
+  int64_t last_barrier_id_ = 0;       // the newest checkpoint passed on
+  bool unaligned_ = false;            // checkpoint.unaligned
+  int64_t aligned_timeout_ms_ = 0;    // checkpoint.aligned-timeout: 0 = unaligned at once
+  bool finished_on_restore_ = false;
+  std::unique_ptr<ChannelState> restored_channels_;  // replayed before anything else
+  // A checkpoint snapshotted and passed on whose in-flight data is still
+  // being collected; task thread only.
+  struct PendingChannels {
+    int64_t id = 0;
+    std::unique_ptr<Upload> upload;
+    ChannelState data;
+    std::set<std::pair<int, int>> inputs_owing;              // (gate, channel)
+    std::vector<std::pair<int, int>> outputs_owing;          // (output, subpartition)
+    int64_t deadline_ms = 0;  // when queued aligned barriers jump ahead
+  };
+  std::unique_ptr<PendingChannels> pending_;
+  int64_t last_advance_ms_ = 0;
 };
 
 }  // namespace sluice

@@ -55,13 +55,16 @@ Status TaskExecutor::Deploy(const proto::DeployTaskRequest& request) {
 }
 
 int TaskExecutor::TriggerCheckpoint(const std::string& job_id, int64_t attempt, int64_t checkpoint_id,
-                                    int64_t timestamp_ms, const std::string& directory, bool start_sources) {
+                                    int64_t timestamp_ms, const std::string& directory, bool start_sources,
+                                    const std::vector<std::string>& also_start) {
   std::lock_guard<std::mutex> lock(mu_);
   int n = 0;
   for (auto& t : tasks_) {
     if (t->id().job_id() != job_id || t->id().attempt() != attempt || t->done()) continue;
     if (!directory.empty()) t->SetCheckpointDirectory(checkpoint_id, directory);
-    if (!start_sources || !t->is_source()) continue;
+    if (!start_sources) continue;
+    const std::string name = t->id().vertex_id() + "#" + std::to_string(t->id().subtask());
+    if (!t->is_source() && std::find(also_start.begin(), also_start.end(), name) == also_start.end()) continue;
     t->TriggerCheckpoint(checkpoint_id, timestamp_ms);
     ++n;
   }

@@ -38,8 +38,11 @@ class TaskExecutor {
   // that attempt); returns how many took it.
   // A savepoint's `directory` is first given to every task of the job
   // (start_sources false), then the sources start it.
+  // Tasks named in `also_start` ("<vertex>#<subtask>") start it as the
+  // sources do: their producers have all ended.
   int TriggerCheckpoint(const std::string& job_id, int64_t attempt, int64_t checkpoint_id, int64_t timestamp_ms,
-                        const std::string& directory, bool start_sources);
+                        const std::string& directory, bool start_sources,
+                        const std::vector<std::string>& also_start = {});
   void NotifyCheckpointComplete(const std::string& job_id, int64_t attempt, int64_t checkpoint_id);
 
   // A report of every live task, and joins tasks that have ended.

@@ -19,7 +19,8 @@ grpc::Status TaskServiceImpl::TriggerCheckpoint(grpc::ServerContext*, const prot
                                                 proto::TriggerCheckpointResponse* response) {
   response->set_sources(executor_->TriggerCheckpoint(request->job_id(), request->attempt(), request->checkpoint_id(),
                                                      request->timestamp_ms(), request->directory(),
-                                                     request->start_sources()));
+                                                     request->start_sources(),
+                                                     {request->also_start().begin(), request->also_start().end()}));
   return grpc::Status::OK;
 }
 

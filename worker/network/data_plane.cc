@@ -115,7 +115,20 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
       BufferOrEvent entry;
       entry.is_event = true;
       entry.event = event;
-      queue_.push_back(std::move(entry));
+      if (event.type == EventType::kCheckpointBarrier && event.unaligned) {
+        // It overtakes what this channel has received but the task not yet
+        // read: those bytes go with it, for the checkpoint to store.
+        auto overtaken = std::make_shared<std::string>();
+        for (const auto& queued : queue_) {
+          if (queued.is_event) continue;
+          const Buffer& b = queued.buffer.get();
+          overtaken->append(reinterpret_cast<const char*>(b.data), b.size);
+        }
+        entry.overtaken = std::move(overtaken);
+        queue_.push_front(std::move(entry));
+      } else {
+        queue_.push_back(std::move(entry));
+      }
       if (event.type == EventType::kEndOfPartition) ended_ = true;
     }
     WithGate([this](InputGate& gate) { gate.Notify(index_); });

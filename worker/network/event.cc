@@ -20,7 +20,7 @@ std::string Event::ToString() const {
     case EventType::kWatermark:
       return "Watermark(" + std::to_string(watermark_ms) + ")";
     case EventType::kCheckpointBarrier:
-      return "Barrier(" + std::to_string(checkpoint_id) + " @ " +
+      return std::string(unaligned ? "UnalignedBarrier(" : "Barrier(") + std::to_string(checkpoint_id) + " @ " +
              std::to_string(checkpoint_timestamp_ms) + ")";
     case EventType::kEndOfPartition:
       return "EndOfPartition";
@@ -47,7 +47,8 @@ void EncodeEvent(const Event& event, uint8_t* out) {
       a = event.idle ? 1 : 0;
       break;
   }
-  out[0] = static_cast<uint8_t>(event.type);
+  out[0] = event.type == EventType::kCheckpointBarrier && event.unaligned ? kUnalignedBarrierCode
+                                                                         : static_cast<uint8_t>(event.type);
   StoreI64(out + 1, a);
   StoreI64(out + 9, b);
 }
@@ -68,6 +69,8 @@ Result<Event> DecodeEvent(const uint8_t* data, size_t size) {
       return Event::Watermark(a);
     case static_cast<uint8_t>(EventType::kCheckpointBarrier):
       return Event::Barrier(a, b);
+    case kUnalignedBarrierCode:
+      return Event::UnalignedBarrier(a, b);
     case static_cast<uint8_t>(EventType::kEndOfPartition):
       if (a != 0 || b != 0) return unused_nonzero("end-of-partition");
       return Event::EndOfPartition();

@@ -5,7 +5,7 @@
 // checkpoint n"). On the wire an event is the payload of a kEvent frame.
 //
 // Encoding: a fixed kEventBytes = 17 bytes, little-endian:
-//   u8  type        EventType
+//   u8  type        EventType (an unaligned barrier is type 5 on the wire)
 //   i64 a           watermark_ms | checkpoint_id            | 0 | idle (0 or 1)
 //   i64 b           0            | checkpoint_timestamp_ms  | 0 | 0
 // A fixed size keeps the frame header check exact and decoding branch-free;
@@ -32,12 +32,20 @@ enum class EventType : uint8_t {
   kWatermarkStatus = 4,
 };
 
+// Wire code of a barrier that overtakes the buffers queued before it
+// (unaligned checkpoints); in memory it is a kCheckpointBarrier with
+// `unaligned` set.
+inline constexpr uint8_t kUnalignedBarrierCode = 5;
+
 struct Event {
   EventType type = EventType::kEndOfPartition;
   int64_t watermark_ms = 0;             // kWatermark only
   int64_t checkpoint_id = 0;            // kCheckpointBarrier only
   int64_t checkpoint_timestamp_ms = 0;  // kCheckpointBarrier only
   bool idle = false;                    // kWatermarkStatus only
+  // kCheckpointBarrier only: it overtakes queued buffers, which are stored
+  // with the checkpoint instead of being waited for.
+  bool unaligned = false;
 
   static Event Watermark(int64_t watermark_ms) {
     Event e;
@@ -50,6 +58,11 @@ struct Event {
     e.type = EventType::kCheckpointBarrier;
     e.checkpoint_id = checkpoint_id;
     e.checkpoint_timestamp_ms = timestamp_ms;
+    return e;
+  }
+  static Event UnalignedBarrier(int64_t checkpoint_id, int64_t timestamp_ms) {
+    Event e = Barrier(checkpoint_id, timestamp_ms);
+    e.unaligned = true;
     return e;
   }
   static Event EndOfPartition() { return Event{}; }

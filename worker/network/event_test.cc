@@ -62,12 +62,27 @@ TEST(EventTest, WrongSize) {
 
 TEST(EventTest, UnknownType) {
   uint8_t b[kEventBytes] = {};
-  for (int t : {0, 5, 200}) {
+  for (int t : {0, 6, 200}) {
     b[0] = static_cast<uint8_t>(t);
     auto d = DecodeEvent(b, kEventBytes);
     ASSERT_FALSE(d.ok());
     EXPECT_EQ(d.status().message(), "unknown event type " + std::to_string(t));
   }
+}
+
+TEST(EventTest, UnalignedBarrierRoundTrips) {
+  uint8_t b[kEventBytes];
+  Event e = Event::UnalignedBarrier(9, 1234);
+  EncodeEvent(e, b);
+  EXPECT_EQ(b[0], kUnalignedBarrierCode);
+  auto d = DecodeEvent(b, kEventBytes);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->type, EventType::kCheckpointBarrier);
+  EXPECT_TRUE(d->unaligned);
+  EXPECT_EQ(d->checkpoint_id, 9);
+  EXPECT_EQ(d->checkpoint_timestamp_ms, 1234);
+  EncodeEvent(Event::Barrier(9, 1234), b);
+  EXPECT_FALSE(DecodeEvent(b, kEventBytes)->unaligned);
 }
 
 TEST(EventTest, NonzeroUnusedFieldsRejected) {

@@ -65,6 +65,19 @@ void RecordSpanReader::SetBuffer(const uint8_t* data, uint32_t size) {
   pos_ = 0;
 }
 
+std::string RecordSpanReader::PartialBytes() const {
+  std::string out;
+  if (in_record_) {
+    uint8_t prefix[kRecordLengthPrefixBytes];
+    for (uint32_t i = 0; i < kRecordLengthPrefixBytes; ++i) prefix[i] = static_cast<uint8_t>(record_length_ >> (8 * i));
+    out.append(reinterpret_cast<const char*>(prefix), kRecordLengthPrefixBytes);
+    out.append(reinterpret_cast<const char*>(scratch_.data()), record_have_);
+  } else if (prefix_have_ > 0) {
+    out.append(reinterpret_cast<const char*>(prefix_), prefix_have_);
+  }
+  return out;
+}
+
 void RecordSpanReader::Reset() {
   data_ = nullptr;
   size_ = 0;

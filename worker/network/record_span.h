@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
@@ -92,6 +93,11 @@ class RecordSpanReader {
   // Part of a record (or of its length prefix) has been consumed and the rest
   // is awaited. True at the end of a stream means it was cut mid-record.
   bool has_partial() const { return prefix_have_ > 0 || in_record_; }
+  // The stream bytes of that partial record read so far (its prefix and
+  // body), so a checkpoint can store the channel's unread data from a record
+  // boundary; a fresh reader fed these bytes and then the rest of the stream
+  // reads the same records.
+  std::string PartialBytes() const;
 
   // Forgets the current buffer, any partial record and a sticky error (for
   // reuse on a new stream). Keeps the scratch capacity.

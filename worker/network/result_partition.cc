@@ -34,6 +34,59 @@ void Subpartition::AddEvent(const Event& event) {
   Notify();
 }
 
+namespace {
+
+void AppendData(const std::deque<BufferOrEvent>& queue, size_t end, std::string* out) {
+  for (size_t i = 0; i < end; ++i) {
+    if (queue[i].is_event) continue;
+    const Buffer& b = queue[i].buffer.get();
+    out->append(reinterpret_cast<const char*>(b.data), b.size);
+  }
+}
+
+}  // namespace
+
+void Subpartition::AddPriorityEvent(const Event& event, std::string* overtaken) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    AppendData(queue_, queue_.size(), overtaken);
+    BufferOrEvent entry;
+    entry.is_event = true;
+    entry.event = event;
+    queue_.push_front(std::move(entry));
+  }
+  Notify();
+}
+
+bool Subpartition::HasBarrier(int64_t checkpoint_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& e : queue_) {
+    if (e.is_event && e.event.type == EventType::kCheckpointBarrier && e.event.checkpoint_id == checkpoint_id) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Subpartition::PrioritizeBarrier(int64_t checkpoint_id, std::string* overtaken) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t i = 0;
+    while (i < queue_.size() && !(queue_[i].is_event && queue_[i].event.type == EventType::kCheckpointBarrier &&
+                                  queue_[i].event.checkpoint_id == checkpoint_id)) {
+      ++i;
+    }
+    if (i == queue_.size()) return false;
+    AppendData(queue_, i, overtaken);
+    BufferOrEvent entry = std::move(queue_[i]);
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+    entry.event.unaligned = true;
+    queue_.push_front(std::move(entry));
+  }
+  Notify();
+  return true;
+}
+
 // Under the lock, so a reader that detaches is never called afterwards.
 // Listeners only queue a notification (gate or network thread) and never call
 // back into the subpartition.

@@ -34,6 +34,10 @@ struct BufferOrEvent {
   PooledBuffer buffer;
   bool is_event = false;
   Event event;
+  // An unaligned barrier that overtook buffers already in the consumer's
+  // channel: their bytes, in order, for the checkpoint to store. They are
+  // still delivered after the barrier.
+  std::shared_ptr<const std::string> overtaken;
 };
 
 // Told when a subpartition has something new. Called without locks held,
@@ -53,6 +57,16 @@ class Subpartition {
   // Producer side.
   void Add(PooledBuffer buffer);
   void AddEvent(const Event& event);
+  // Unaligned checkpoints: puts the barrier ahead of everything queued and
+  // appends the bytes of the data buffers it overtook to *overtaken (they
+  // are still sent, after it).
+  void AddPriorityEvent(const Event& event, std::string* overtaken);
+  // Whether barrier `checkpoint_id` is still queued (its reader has not
+  // taken it yet).
+  bool HasBarrier(int64_t checkpoint_id) const;
+  // Turns barrier `checkpoint_id`, if still queued, into an unaligned one at
+  // the head, with *overtaken as AddPriorityEvent; false if it was taken.
+  bool PrioritizeBarrier(int64_t checkpoint_id, std::string* overtaken);
 
   // Reader side. Pops the head entry if there is one; *backlog is the number
   // of data buffers still queued after it.
