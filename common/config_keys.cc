@@ -43,6 +43,8 @@ const std::vector<ConfigKey>& AllConfigKeys() {
       {"pipeline.idle-timeout", "0",
        "Job: a source subtask without rows for this long is idle and stops holding back watermarks; 0 = never.", true},
       {"state.backend", "rocksdb", "Job: where keyed state lives: rocksdb (local disk, the default) or memory.", true},
+      {"state.backend.incremental", "true",
+       "Job: RocksDB checkpoints upload only the SST files that are new since the last completed checkpoint.", true},
       {"checkpoint.interval", "0", "Job: how often a checkpoint is taken; 0 = never.", true},
       {"checkpoint.dir", "", "Job: absolute directory on storage every worker shares, for checkpoints.", true},
       {"checkpoint.timeout", "60s", "Job: a checkpoint not complete after this long is abandoned.", true},

@@ -1,6 +1,7 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "common/catalog/graph_schema.h"
@@ -446,7 +447,7 @@ bool Coordinator::SelectRestorePoint(Job* job) {
     std::string why = metadata.ok() ? job->bad_checkpoint_reason : metadata.status().message();
     log_->error("job {}: checkpoint {} cannot be restored: {}", job->id, dir, why);
     damage += (damage.empty() ? "" : "; ") + dir + ": " + why;
-    job->retained.pop_back();
+    PopRetained(job, true);
   }
   if (damage.empty()) return true;  // none retained: as before (from the start, or a savepoint)
   job->latest.reset();
@@ -454,9 +455,43 @@ bool Coordinator::SelectRestorePoint(Job* job) {
   return false;
 }
 
+void Coordinator::PopRetained(Job* job, bool newest) {
+  if (job->retained.empty()) return;
+  RemoveCheckpoint(newest ? job->retained.back() : job->retained.front());
+  ReleaseSharedFiles(job, newest ? job->retained_shared.back() : job->retained_shared.front());
+  if (newest) {
+    job->retained.pop_back();
+    job->retained_shared.pop_back();
+  } else {
+    job->retained.pop_front();
+    job->retained_shared.pop_front();
+  }
+}
+
+void Coordinator::ReleaseSharedFiles(Job* job, const std::vector<std::string>& files) {
+  for (const auto& f : files) {
+    auto it = job->shared_refs.find(f);
+    if (it == job->shared_refs.end() || --it->second > 0) continue;
+    job->shared_refs.erase(it);
+    std::error_code ec;
+    std::filesystem::remove(f, ec);
+  }
+}
+
+void Coordinator::DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& snapshot) {
+  for (const auto& o : snapshot.operators()) {
+    for (const auto& f : o.rocksdb_files()) {
+      if (!f.shared() || job->shared_refs.count(f.path())) continue;
+      std::error_code ec;
+      std::filesystem::remove(f.path(), ec);
+    }
+  }
+}
+
 void Coordinator::AbortPendingCheckpoint(Job* job, const std::string& why, bool counts) {
   if (!job->pending) return;
   const auto& pending = *job->pending;
+  for (const auto& [key, snapshot] : pending.acks) DropUnreferencedFiles(job, snapshot);
   log_->warn("job {}: {} {} failed: {}", job->id, pending.savepoint_dir.empty() ? "checkpoint" : "savepoint",
              pending.id, why);
   if (pending.savepoint_dir.empty()) {
@@ -481,7 +516,10 @@ void Coordinator::AcknowledgeCheckpoint(const proto::CheckpointAck& ack) {
   auto it = jobs_.find(ack.task().job_id());
   if (it == jobs_.end()) return;
   Job* job = it->second.get();
-  if (ack.task().attempt() != job->attempt || !job->pending || job->pending->id != ack.checkpoint_id()) return;
+  if (ack.task().attempt() != job->attempt || !job->pending || job->pending->id != ack.checkpoint_id()) {
+    DropUnreferencedFiles(job, ack.snapshot());  // of a checkpoint given up on
+    return;
+  }
   if (!ack.decline_reason().empty()) {
     AbortPendingCheckpoint(job, ack.decline_reason());
     return;
@@ -541,10 +579,17 @@ void Coordinator::CompleteCheckpoint(Job* job) {
     return;
   }
   job->retained.push_back(dir);
-  while (static_cast<int>(job->retained.size()) > job->checkpoint.retained) {
-    RemoveCheckpoint(job->retained.front());
-    job->retained.pop_front();
+  std::vector<std::string> shared;
+  for (const auto& t : metadata.tasks()) {
+    for (const auto& o : t.operators()) {
+      for (const auto& f : o.rocksdb_files()) {
+        if (f.shared()) shared.push_back(f.path());
+      }
+    }
   }
+  for (const auto& f : shared) ++job->shared_refs[f];
+  job->retained_shared.push_back(std::move(shared));
+  while (static_cast<int>(job->retained.size()) > job->checkpoint.retained) PopRetained(job, false);
   job->consecutive_failures = 0;
   job->next_trigger_mono = std::max(job->next_trigger_mono, clock_->MonotonicMillis() + job->checkpoint.min_pause_ms);
   const int64_t duration = clock_->MonotonicMillis() - pending.started_mono;

@@ -118,6 +118,8 @@ class Coordinator {
     std::unique_ptr<PendingCheckpoint> pending;
     std::unique_ptr<proto::CheckpointMetadata> latest;  // what the next attempt restores
     std::deque<std::string> retained;                   // completed checkpoints' directories, oldest first
+    std::deque<std::vector<std::string>> retained_shared;  // per retained checkpoint: the shared files it lists
+    std::map<std::string, int> shared_refs;             // shared file -> retained checkpoints listing it
     int64_t bad_checkpoint = 0;       // found damaged when restoring: never used again
     std::string bad_checkpoint_reason;
     int consecutive_failures = 0;     // failed checkpoints since the last completed one
@@ -133,6 +135,13 @@ class Coordinator {
   void MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock);
   void SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock);
   void CompleteCheckpoint(Job* job);
+  // Incremental snapshots: a shared file goes when no retained checkpoint
+  // lists it any more.
+  void ReleaseSharedFiles(Job* job, const std::vector<std::string>& files);
+  // Deletes the shared files of a snapshot that will never complete, unless
+  // a retained checkpoint lists them.
+  void DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& snapshot);
+  void PopRetained(Job* job, bool newest);
   // A subtask ended: unless it passed the pending checkpoint's barrier on
   // (then it acknowledges), that checkpoint records it as finished.
   void OnSubtaskFinished(Job* job, int vertex, int subtask);

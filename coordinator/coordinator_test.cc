@@ -5,8 +5,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include "coordinator/checkpoint_storage.h"
 #include "coordinator/test_graphs.h"
 
 namespace sluice {
@@ -34,7 +37,9 @@ class FakeGateway final : public TaskGateway {
     deployed.push_back({address, request});
     return Status::Ok();
   }
-  Status TriggerCheckpoint(const std::string&, const proto::TriggerCheckpointRequest&) override {
+  Status TriggerCheckpoint(const std::string&, const proto::TriggerCheckpointRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    triggers.push_back(request);
     return Status::Ok();
   }
   Status NotifyCheckpointComplete(const std::string&, const proto::NotifyCheckpointCompleteRequest&) override {
@@ -64,6 +69,7 @@ class FakeGateway final : public TaskGateway {
   std::mutex mu_;
   std::vector<std::pair<std::string, proto::DeployTaskRequest>> deployed;
   std::vector<std::string> cancels;
+  std::vector<proto::TriggerCheckpointRequest> triggers;
   std::map<std::string, std::string> worker_of_address;
   Coordinator* coordinator = nullptr;
   bool confirm_cancels = true;
@@ -299,6 +305,170 @@ TEST_F(CoordinatorTest, UpdatesOfAStaleAttemptOrAnotherWorkerAreIgnored) {
   EXPECT_TRUE(coordinator_->UpdateTaskState(u).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   EXPECT_EQ(coordinator_->GetJob(*id)->state(), proto::RUNNING);
+}
+
+// ---- checkpoints ----
+
+class CoordinatorCheckpointTest : public CoordinatorTest {
+ protected:
+  void SetUp() override {
+    CoordinatorTest::SetUp();
+    char pattern[] = "/tmp/sluice-coordinator-test-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A running job: datagen -> blackhole at parallelism 2, checkpoints every
+  // second; its four subtasks reported RUNNING.
+  std::string StartJob() {
+    AddWorker("w1:1", 2);
+    proto::JobGraph graph = testing::TwoVertexGraph(2);
+    (*graph.mutable_config())["checkpoint.interval"] = "1s";
+    (*graph.mutable_config())["checkpoint.dir"] = dir_;
+    (*graph.mutable_config())["checkpoint.tolerable-failures"] = "10";
+    auto id = coordinator_->SubmitJob(graph);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    for (int i = 0; i < 500 && Deployed() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::vector<proto::DeployTaskRequest> tasks;
+    {
+      std::lock_guard<std::mutex> lock(gateway_->mu_);
+      for (const auto& [a, r] : gateway_->deployed) tasks.push_back(r);
+    }
+    for (const auto& r : tasks) Report(r, proto::TASK_RUNNING);
+    WaitForState(*id, proto::RUNNING);
+    tasks_ = tasks;
+    return *id;
+  }
+
+  const proto::DeployTaskRequest& Task(const std::string& vertex, int subtask) {
+    for (const auto& r : tasks_) {
+      if (r.task().vertex_id() == vertex && r.task().subtask() == subtask) return r;
+    }
+    ADD_FAILURE() << "no task " << vertex << "#" << subtask;
+    return tasks_[0];
+  }
+
+  // Moves the clock to the next trigger and waits for checkpoint `id`'s.
+  proto::TriggerCheckpointRequest AwaitTrigger(int64_t id) {
+    for (int i = 0; i < 300; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(gateway_->mu_);
+        for (const auto& t : gateway_->triggers) {
+          if (t.checkpoint_id() == id && t.start_sources()) return t;
+        }
+      }
+      clock_.Advance(1000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      // Wakes the job driver, which waits on real time.
+      (void)coordinator_->GetJob("");
+    }
+    ADD_FAILURE() << "checkpoint " << id << " was never triggered";
+    return {};
+  }
+
+  void Ack(const proto::DeployTaskRequest& r, int64_t checkpoint, std::vector<std::string> shared = {}) {
+    proto::CheckpointAck ack;
+    ack.set_worker_id(gateway_->worker_of_address[AddressOf(r)]);
+    *ack.mutable_task() = r.task();
+    ack.set_checkpoint_id(checkpoint);
+    ack.mutable_snapshot()->set_vertex_id(r.task().vertex_id());
+    ack.mutable_snapshot()->set_subtask(r.task().subtask());
+    auto* op = ack.mutable_snapshot()->add_operators();
+    op->set_operator_id(r.vertex().operators(0).id());
+    for (const auto& name : shared) {
+      auto* f = op->add_rocksdb_files();
+      f->set_name(name);
+      f->set_path(dir_ + "/" + name);
+      f->set_shared(true);
+      std::ofstream(dir_ + "/" + name) << "sst";
+    }
+    coordinator_->AcknowledgeCheckpoint(ack);
+  }
+
+  bool Exists(const std::string& name) { return std::filesystem::exists(dir_ + "/" + name); }
+  int64_t Completed(const std::string& job) { return coordinator_->GetJob(job)->checkpoints().completed(); }
+
+  std::string dir_;
+  std::vector<proto::DeployTaskRequest> tasks_;
+};
+
+TEST_F(CoordinatorCheckpointTest, SharedFilesGoWhenNoRetainedCheckpointListsThem) {
+  const std::string job = StartJob();
+  AwaitTrigger(1);
+  Ack(Task("source", 0), 1, {"a.sst", "b.sst"});
+  Ack(Task("source", 1), 1);
+  Ack(Task("sink", 0), 1);
+  Ack(Task("sink", 1), 1);
+  EXPECT_EQ(Completed(job), 1);
+  AwaitTrigger(2);
+  Ack(Task("source", 0), 2, {"b.sst", "c.sst"});
+  Ack(Task("source", 1), 2);
+  Ack(Task("sink", 0), 2);
+  Ack(Task("sink", 1), 2);
+  EXPECT_EQ(Completed(job), 2);
+  // One checkpoint retained: 1's own file goes, the one both list stays.
+  EXPECT_FALSE(Exists("a.sst"));
+  EXPECT_TRUE(Exists("b.sst"));
+  EXPECT_TRUE(Exists("c.sst"));
+  // A checkpoint that fails leaves none of its new files behind, but keeps
+  // those the retained one lists; so does an acknowledgement that comes late.
+  AwaitTrigger(3);
+  Ack(Task("source", 0), 3, {"c.sst", "d.sst"});
+  proto::CheckpointAck decline;
+  decline.set_worker_id(gateway_->worker_of_address[AddressOf(Task("sink", 0))]);
+  *decline.mutable_task() = Task("sink", 0).task();
+  decline.set_checkpoint_id(3);
+  decline.set_decline_reason("disk full");
+  coordinator_->AcknowledgeCheckpoint(decline);
+  EXPECT_FALSE(Exists("d.sst"));
+  EXPECT_TRUE(Exists("c.sst"));
+  Ack(Task("source", 1), 3, {"e.sst"});
+  EXPECT_FALSE(Exists("e.sst"));
+  EXPECT_EQ(coordinator_->GetJob(job)->checkpoints().failed(), 1);
+  coordinator_->CancelJob(job);
+  WaitForState(job, proto::CANCELED);
+}
+
+TEST_F(CoordinatorCheckpointTest, FinishedSubtasksAreRecordedAndOrphanedOnesStartTheCheckpoint) {
+  const std::string job = StartJob();
+  // Source subtask 1 ends before any checkpoint: checkpoint 1 goes on
+  // without it and records it as finished.
+  Report(Task("source", 1), proto::TASK_FINISHED);
+  proto::TriggerCheckpointRequest first = AwaitTrigger(1);
+  EXPECT_EQ(first.also_start_size(), 0) << "source 0 still runs: the sinks get its barrier";
+  Ack(Task("source", 0), 1);
+  Ack(Task("sink", 0), 1);
+  Ack(Task("sink", 1), 1);
+  ASSERT_EQ(Completed(job), 1);
+  // A subtask that passed the barrier and then ended still acknowledges.
+  proto::TriggerCheckpointRequest second = AwaitTrigger(2);
+  {
+    proto::TaskStateUpdate u;
+    u.set_worker_id(gateway_->worker_of_address[AddressOf(Task("source", 0))]);
+    *u.mutable_task() = Task("source", 0).task();
+    u.set_state(proto::TASK_FINISHED);
+    u.mutable_metrics()->set_last_barrier_id(2);
+    ASSERT_TRUE(coordinator_->UpdateTaskState(u).ok());
+  }
+  Ack(Task("sink", 0), 2);
+  Ack(Task("sink", 1), 2);
+  EXPECT_EQ(Completed(job), 1) << "source 0's acknowledgement is still to come";
+  Ack(Task("source", 0), 2);
+  ASSERT_EQ(Completed(job), 2);
+  // Every source has ended: the running sinks start checkpoint 3 themselves.
+  proto::TriggerCheckpointRequest third = AwaitTrigger(3);
+  std::vector<std::string> started(third.also_start().begin(), third.also_start().end());
+  EXPECT_THAT(started, ::testing::UnorderedElementsAre("sink#0", "sink#1"));
+  Ack(Task("sink", 0), 3);
+  Ack(Task("sink", 1), 3);
+  ASSERT_EQ(Completed(job), 3);
+  auto metadata = ReadCheckpointMetadata(dir_ + "/" + job + "/chk-3");
+  ASSERT_TRUE(metadata.ok()) << metadata.status().ToString();
+  int finished = 0;
+  for (const auto& t : metadata->tasks()) finished += t.finished() ? 1 : 0;
+  EXPECT_EQ(finished, 2) << metadata->DebugString();
+  coordinator_->CancelJob(job);
+  WaitForState(job, proto::CANCELED);
 }
 
 }  // namespace

@@ -28,4 +28,23 @@ inline proto::JobGraph SimpleGraph(int parallelism, const std::string& events = 
   return g;
 }
 
+// Two vertices: datagen -> (rebalance) -> blackhole, both at `parallelism`.
+inline proto::JobGraph TwoVertexGraph(int parallelism) {
+  proto::JobGraph g;
+  g.set_name("two");
+  auto* source = g.add_vertices();
+  source->set_id("source");
+  source->set_parallelism(parallelism);
+  *source->add_operators() = Op("source", "datagen", {{"events", "100"}});
+  auto* sink = g.add_vertices();
+  sink->set_id("sink");
+  sink->set_parallelism(parallelism);
+  *sink->add_operators() = Op("sink", "blackhole");
+  auto* e = g.add_edges();
+  e->set_source("source");
+  e->set_target("sink");
+  e->set_partitioning(proto::REBALANCE);
+  return g;
+}
+
 }  // namespace sluice::testing

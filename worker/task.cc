@@ -195,6 +195,14 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
                                    ? std::filesystem::temp_directory_path() / ("sluice-state-" + std::to_string(::getpid()))
                                    : std::filesystem::path(state_dir);
   base /= id_.job_id() + "-" + std::to_string(id_.attempt());
+  state_base_ = base.string();
+  auto incremental = request.job_config().find("state.backend.incremental");
+  if (incremental != request.job_config().end()) {
+    if (incremental->second != "true" && incremental->second != "false") {
+      return Status::InvalidArgument("state.backend.incremental: '" + incremental->second + "' is not true or false");
+    }
+    incremental_ = incremental->second == "true";
+  }
   std::vector<OperatorSetup> setups;
   Schema input = is_source ? Schema() : SchemaFromProto(request.input_schema());
   Schema second_input;
@@ -238,6 +246,15 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     operator_ids_.push_back(setups[i].id);
   }
   if (request.has_restore()) SLUICE_RETURN_IF_ERROR(Restore(request.restore()));
+  uploaders_.resize(operators_.size());
+  if (incremental_ && !checkpoint_dir_.empty()) {
+    for (size_t i = 0; i < operators_.size(); ++i) {
+      uploaders_[i] = std::make_unique<IncrementalUploader>(
+          checkpoint_dir_ + "/" + id_.job_id() + "/shared",
+          id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + operator_ids_[i] + "-a" +
+              std::to_string(id_.attempt()));
+    }
+  }
 
   // Output edges: one partition each, registered so consumers can find it.
   for (int k = 0; k < request.outputs_size(); ++k) {
@@ -463,9 +480,9 @@ Status Task::RunSource() {
   bool idle = false;
   while (!done) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
+    DeliverCheckpointNotifications();
     SLUICE_RETURN_IF_ERROR(MaybeStartCheckpoint());
     AdvancePendingCheckpoint();
-    DeliverCheckpointNotifications();
     SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, kBatchRows, &done));
     SLUICE_RETURN_IF_ERROR(CheckFailures());
     // A source with nothing to emit for the idle timeout declares itself
@@ -844,6 +861,7 @@ Status Task::Restore(const proto::TaskRestore& restore) {
     restored_channels_ = std::make_unique<ChannelState>(std::move(*channels));
   }
   const KeyGroupRange range = key_groups_;
+  int scratch = 0;
   for (size_t i = 0; i < operators_.size(); ++i) {
     KeyedStateBackend* state = operators_[i]->keyed_state();
     bool any = false;
@@ -853,10 +871,16 @@ Status Task::Restore(const proto::TaskRestore& restore) {
         return Status::FailedPrecondition("checkpoint " + std::to_string(restore.checkpoint_id()) +
                                           " has keyed state for operator '" + operator_ids_[i] + "', which keeps none");
       }
-      auto restored = RestoreStateSnapshot(file.file(), range.start, range.end, *state);
-      if (!restored.ok()) {
-        return restored.status().WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id()));
+      Status restored;
+      if (file.rocksdb_files_size() > 0) {
+        std::vector<proto::StateFile> files(file.rocksdb_files().begin(), file.rocksdb_files().end());
+        restored = RestoreIncremental(files, range.start, range.end - 1,
+                                      state_base_ + "/restore-" + operator_ids_[i] + "-" + std::to_string(++scratch),
+                                      *state);
+      } else {
+        restored = RestoreStateSnapshot(file.file(), range.start, range.end, *state).status();
       }
+      if (!restored.ok()) return restored.WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id()));
       any = true;
     }
     if (any) operators_[i]->AfterRestore();
@@ -889,6 +913,12 @@ void Task::SetCheckpointDirectory(int64_t checkpoint_id, std::string directory) 
 }
 
 void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
+  // At once, on the caller's thread: the coordinator sends this before it
+  // triggers the next checkpoint, which must see these files as uploaded
+  // (uploaders are thread-safe, and the vector never changes once built).
+  for (auto& uploader : uploaders_) {
+    if (uploader) uploader->Confirm(checkpoint_id);
+  }
   int64_t seen = completed_checkpoint_.load(std::memory_order_relaxed);
   while (checkpoint_id > seen && !completed_checkpoint_.compare_exchange_weak(seen, checkpoint_id)) {
   }
@@ -948,6 +978,10 @@ std::unique_ptr<Task::Upload> Task::BeginSnapshot(int64_t checkpoint_id) {
     // A checkpoint that cannot be stored is declined, not the task failed;
     // the coordinator decides what that means for the job.
     log_->warn("{}: checkpoint {} declined: {}", Name(), checkpoint_id, status.message());
+    for (auto& file : upload->files) {
+      std::error_code ec;
+      if (!file.local_dir.empty()) std::filesystem::remove_all(file.local_dir, ec);
+    }
     upload->files.clear();
     upload->ack.clear_snapshot();
     upload->ack.set_decline_reason(Name() + ": " + status.message());
@@ -1043,9 +1077,11 @@ Status Task::TakeSnapshot(int64_t checkpoint_id, Upload* upload) {
   proto::TaskSnapshot* snapshot = upload->ack.mutable_snapshot();
   if (source_) snapshot->set_source_position(source_->SnapshotPosition());
   std::string dir;
+  bool savepoint = false;
   {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
     auto it = checkpoint_dirs_.find(checkpoint_id);
+    savepoint = it != checkpoint_dirs_.end();
     if (it != checkpoint_dirs_.end()) dir = it->second + "/";
     checkpoint_dirs_.erase(checkpoint_dirs_.begin(), checkpoint_dirs_.upper_bound(checkpoint_id));
   }
@@ -1060,8 +1096,19 @@ Status Task::TakeSnapshot(int64_t checkpoint_id, Upload* upload) {
     if (state == nullptr) continue;
     Upload::File file;
     file.operator_id = operator_ids_[i];
-    file.path = dir + id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + operator_ids_[i] + ".state";
-    file.entries = state->SnapshotAll();
+    const std::string name = id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + operator_ids_[i];
+    file.path = dir + name + ".state";
+    // Savepoints are self-contained: always a full snapshot.
+    if (uploaders_[i] && !savepoint && state->SupportsIncremental()) {
+      // Flushes RocksDB and hard-links its files: the upload copies them
+      // while the task goes on.
+      file.local_dir = state_base_ + "/" + name + "-chk-" + std::to_string(checkpoint_id);
+      auto created = state->CreateLocalCheckpoint(file.local_dir);
+      if (!created.ok()) return created.status();
+      file.uploader = uploaders_[i].get();
+    } else {
+      file.entries = state->SnapshotAll();
+    }
     upload->files.push_back(std::move(file));
   }
   return Status::Ok();
@@ -1077,18 +1124,35 @@ void Task::RunUploader() {
     lock.unlock();
     proto::CheckpointAck& ack = upload->ack;
     for (auto& file : upload->files) {
-      auto written = WriteStateSnapshot(*file.entries, file.path);
-      file.entries.reset();  // lets go of the backend's snapshot at once
-      if (!written.ok()) {
-        log_->warn("{}: checkpoint {} declined: {}", Name(), ack.checkpoint_id(), written.status().message());
-        ack.clear_snapshot();
-        ack.set_decline_reason(Name() + ": " + written.status().message());
-        break;
-      }
       auto* o = ack.mutable_snapshot()->add_operators();
       o->set_operator_id(file.operator_id);
-      o->set_file(file.path);
-      o->set_bytes(written->bytes);
+      Status stored;
+      if (file.uploader != nullptr) {
+        auto uploaded = file.uploader->Upload(ack.checkpoint_id(), file.local_dir, upload->directory);
+        stored = uploaded.status();
+        if (uploaded.ok()) {
+          for (auto& f : uploaded->files) *o->add_rocksdb_files() = std::move(f);
+          o->set_bytes(uploaded->bytes_written);
+        }
+      } else {
+        auto written = WriteStateSnapshot(*file.entries, file.path);
+        file.entries.reset();  // lets go of the backend's snapshot at once
+        stored = written.status();
+        if (written.ok()) {
+          o->set_file(file.path);
+          o->set_bytes(written->bytes);
+        }
+      }
+      if (!stored.ok()) {
+        log_->warn("{}: checkpoint {} declined: {}", Name(), ack.checkpoint_id(), stored.message());
+        ack.clear_snapshot();
+        ack.set_decline_reason(Name() + ": " + stored.message());
+        break;
+      }
+    }
+    for (auto& file : upload->files) {
+      std::error_code ec;
+      if (!file.local_dir.empty()) std::filesystem::remove_all(file.local_dir, ec);  // one not uploaded
     }
     upload->files.clear();
     if (!upload->channels.empty() && ack.decline_reason().empty()) {

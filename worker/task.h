@@ -25,6 +25,7 @@
 #include "worker/operators/operator.h"
 #include "worker/operators/operator_registry.h"
 #include "worker/record_writer.h"
+#include "worker/state/incremental_snapshot.h"
 
 namespace sluice {
 
@@ -102,7 +103,10 @@ class Task {
   struct Upload {
     struct File {
       std::string operator_id, path;
-      std::unique_ptr<StateIterator> entries;  // a point-in-time view of the backend
+      std::unique_ptr<StateIterator> entries;  // a point-in-time view of the backend (full snapshot)
+      // Incremental: RocksDB's native checkpoint, and who uploads it.
+      std::string local_dir;
+      IncrementalUploader* uploader = nullptr;
     };
     proto::CheckpointAck ack;
     std::string directory;  // where its files go, with a trailing '/'
@@ -196,6 +200,11 @@ class Task {
   };
   std::unique_ptr<PendingChannels> pending_;
   int64_t last_advance_ms_ = 0;
+  // Incremental RocksDB snapshots: one uploader per operator (null: full
+  // snapshots), made at the first checkpoint.
+  bool incremental_ = true;  // state.backend.incremental
+  std::string state_base_;   // where the operators' RocksDB directories are
+  std::vector<std::unique_ptr<IncrementalUploader>> uploaders_;
 };
 
 }  // namespace sluice
