@@ -24,11 +24,13 @@ Status JobClient::Invoke(Call call) {
   return FromGrpcStatus(s, "");
 }
 
-Result<std::string> JobClient::Savepoint(const std::string& job_id, const std::string& directory, bool stop) {
+Result<std::string> JobClient::Savepoint(const std::string& job_id, const std::string& directory, bool stop,
+                                         bool drain) {
   proto::TriggerSavepointRequest req;
   req.set_job_id(job_id);
   req.set_directory(directory);
   req.set_stop(stop);
+  req.set_drain(drain);
   proto::TriggerSavepointResponse resp;
   SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->TriggerSavepoint(c, req, &resp); }));
   return resp.path();

@@ -16,7 +16,8 @@ class JobClient {
 
   Result<std::string> Submit(const proto::JobGraph& graph, const std::string& restore_path = "");
   // Waits for the savepoint (up to the call timeout); returns its path.
-  Result<std::string> Savepoint(const std::string& job_id, const std::string& directory, bool stop);
+  Result<std::string> Savepoint(const std::string& job_id, const std::string& directory, bool stop,
+                                bool drain = false);
   Result<proto::ListJobsResponse> List();
   Result<proto::JobStatus> Get(const std::string& job_id);
   Result<proto::CancelJobResponse> Cancel(const std::string& job_id);

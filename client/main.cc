@@ -89,9 +89,13 @@ int main(int argc, char** argv) {
   savepoint->add_option("jobid", job_id, "Job id")->required();
   savepoint->add_option("directory", savepoint_dir,
                         "Where to write it: an absolute path every worker can reach (default: the job's savepoint.dir)");
-  auto* stop = app.add_subcommand("stop", "Take a savepoint, then cancel the job");
+  bool drain = false;
+  auto* stop = app.add_subcommand("stop", "Take a savepoint, then cancel the job (with --drain: let it finish)");
   stop->add_option("jobid", job_id, "Job id")->required();
   stop->add_option("--savepoint", savepoint_dir, "Where to write the savepoint (default: the job's savepoint.dir)");
+  stop->add_flag("--drain", drain,
+                 "Emit the maximum watermark first, so every window fires and its result is in the output; "
+                 "the sources then end and the job finishes");
 
   auto* workers = app.add_subcommand("workers", "List registered workers");
   workers->add_flag("--json", json, "Print a JSON object");
@@ -167,9 +171,10 @@ int main(int argc, char** argv) {
     // A savepoint of large state takes long: wait for it, not the call timeout.
     JobClient patient(coordinator, std::max<int64_t>(timeout_ms, 600000));
     const bool stopping = static_cast<bool>(*stop);
-    auto path = patient.Savepoint(job_id, savepoint_dir, stopping);
+    auto path = patient.Savepoint(job_id, savepoint_dir, stopping, stopping && drain);
     if (!path.ok()) return Error(path.status());
-    std::cout << "Savepoint " << *path << (stopping ? " taken; job " + job_id + " stopped" : "") << "\n";
+    std::cout << "Savepoint " << *path
+              << (stopping ? " taken; job " + job_id + (drain ? " drained and finishing" : " stopped") : "") << "\n";
     return 0;
   }
   if (*workers) {

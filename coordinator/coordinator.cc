@@ -354,6 +354,7 @@ void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
   request.set_checkpoint_id(job->pending->id);
   request.set_timestamp_ms(job->pending->timestamp_ms);
   request.set_directory(job->pending->savepoint_dir);
+  request.set_drain(job->pending->drain);
   lock.unlock();
   if (!request.directory().empty()) {
     request.set_start_sources(false);
@@ -373,7 +374,7 @@ void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
 }
 
 Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, const std::string& requested_dir,
-                                                  bool stop) {
+                                                  bool stop, bool drain) {
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return Status::NotFound("no job with id '" + job_id + "'");
@@ -414,8 +415,9 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
       if (job->subtasks[v][i].state == proto::TASK_FINISHED) pending->finished.insert({static_cast<int>(v), static_cast<int>(i)});
     }
   }
+  pending->drain = drain;
   const int64_t id = pending->id;
-  log_->info("job {}: savepoint {} to {}", job_id, id, pending->savepoint_dir);
+  log_->info("job {}: savepoint {} to {}{}", job_id, id, pending->savepoint_dir, drain ? " (draining)" : "");
   job->pending = std::move(pending);
   SendTrigger(job, lock);
   const int64_t until = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
@@ -428,7 +430,7 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
     return Status::Unavailable("savepoint " + std::to_string(id) + " of job " + job_id + " did not complete");
   }
   Result<std::string> path = result->second;
-  if (path.ok() && stop) {
+  if (path.ok() && stop && !drain) {
     job->cancel_requested = true;
     changed_.notify_all();
   }

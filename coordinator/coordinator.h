@@ -50,7 +50,10 @@ class Coordinator {
   // With `restore_path`, the job starts from that savepoint or checkpoint.
   Result<std::string> SubmitJob(proto::JobGraph graph, const std::string& restore_path = "");
   // Takes a savepoint under `directory` and waits for it; returns its path.
-  Result<std::string> TriggerSavepoint(const std::string& job_id, const std::string& directory, bool stop);
+  // With `drain` (stop only) the sources emit the maximum watermark first
+  // and end after the savepoint's barrier: the job finishes on its own.
+  Result<std::string> TriggerSavepoint(const std::string& job_id, const std::string& directory, bool stop,
+                                       bool drain = false);
   std::vector<proto::JobStatus> ListJobs() const;
   Result<proto::JobStatus> GetJob(const std::string& job_id) const;
   Result<proto::JobState> CancelJob(const std::string& job_id);
@@ -112,6 +115,7 @@ class Coordinator {
       // Non-source subtasks told to start it (their producers all ended).
       std::set<std::pair<int, int>> started_directly;
       bool trigger_again = false;  // a subtask ended: more may have to start it
+      bool drain = false;          // stop --drain
       std::string savepoint_dir;  // non-empty: a savepoint, written there
     };
     std::map<int64_t, Result<std::string>> savepoints;  // id -> path, or why it failed

@@ -28,7 +28,8 @@ grpc::Status JobServiceImpl::GetJob(grpc::ServerContext*, const proto::GetJobReq
 
 grpc::Status JobServiceImpl::TriggerSavepoint(grpc::ServerContext*, const proto::TriggerSavepointRequest* request,
                                               proto::TriggerSavepointResponse* response) {
-  auto path = coordinator_->TriggerSavepoint(request->job_id(), request->directory(), request->stop());
+  auto path = coordinator_->TriggerSavepoint(request->job_id(), request->directory(), request->stop(),
+                                             request->stop() && request->drain());
   if (!path.ok()) return ToGrpcStatus(path.status());
   response->set_path(*path);
   return grpc::Status::OK;

@@ -483,6 +483,7 @@ Status Task::RunSource() {
     DeliverCheckpointNotifications();
     SLUICE_RETURN_IF_ERROR(MaybeStartCheckpoint());
     AdvancePendingCheckpoint();
+    if (drained_) break;
     SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, kBatchRows, &done));
     SLUICE_RETURN_IF_ERROR(CheckFailures());
     // A source with nothing to emit for the idle timeout declares itself
@@ -896,11 +897,12 @@ Status Task::Restore(const proto::TaskRestore& restore) {
   return Status::Ok();
 }
 
-void Task::TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms) {
+void Task::TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms, bool drain) {
   {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
     if (checkpoint_id > requested_checkpoint_.load(std::memory_order_relaxed)) {
       requested_timestamp_ms_ = timestamp_ms;
+      requested_drain_ = drain;
       requested_checkpoint_.store(checkpoint_id, std::memory_order_release);
     }
   }
@@ -942,12 +944,20 @@ void Task::DeliverCheckpointNotifications() {
 Status Task::MaybeStartCheckpoint() {
   if (requested_checkpoint_.load(std::memory_order_acquire) <= started_checkpoint_) return Status::Ok();
   int64_t id, timestamp;
+  bool drain;
   {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
     id = requested_checkpoint_.load(std::memory_order_relaxed);
     timestamp = requested_timestamp_ms_;
+    drain = requested_drain_;
   }
   started_checkpoint_ = id;
+  if (drain) {
+    // Event time ends here: every window fires before the savepoint, and
+    // the source stops after its barrier.
+    head_->EmitWatermark(INT64_MAX);
+    drained_ = true;
+  }
   // Savepoints are always aligned, as in Flink: they must be self-contained.
   const bool unaligned = unaligned_ && !IsSavepoint(id);
   auto upload = BeginSnapshot(id);

@@ -70,7 +70,9 @@ class Task {
   using CheckpointListener = std::function<void(const proto::CheckpointAck&)>;
   void set_checkpoint_listener(CheckpointListener listener) { checkpoint_listener_ = std::move(listener); }
   bool is_source() const { return source_ != nullptr; }
-  void TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms);
+  // With `drain` (stop --drain) a source first emits the maximum watermark,
+  // and ends once it has passed the barrier on.
+  void TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms, bool drain = false);
   void NotifyCheckpointComplete(int64_t checkpoint_id);
   // Where checkpoint `checkpoint_id` is written, if not under checkpoint.dir
   // (a savepoint).
@@ -174,6 +176,8 @@ class Task {
   // the task thread's fast path.
   std::atomic<int64_t> requested_checkpoint_{0};
   int64_t requested_timestamp_ms_ = 0;  // guarded by checkpoint_mu_
+  bool requested_drain_ = false;        // guarded by checkpoint_mu_
+  bool drained_ = false;                // task thread: the source ends now
   std::atomic<int64_t> completed_checkpoint_{0};
   std::map<int64_t, std::string> checkpoint_dirs_;
   std::mutex upload_mu_;

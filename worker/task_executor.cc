@@ -56,7 +56,7 @@ Status TaskExecutor::Deploy(const proto::DeployTaskRequest& request) {
 
 int TaskExecutor::TriggerCheckpoint(const std::string& job_id, int64_t attempt, int64_t checkpoint_id,
                                     int64_t timestamp_ms, const std::string& directory, bool start_sources,
-                                    const std::vector<std::string>& also_start) {
+                                    const std::vector<std::string>& also_start, bool drain) {
   std::lock_guard<std::mutex> lock(mu_);
   int n = 0;
   for (auto& t : tasks_) {
@@ -65,7 +65,7 @@ int TaskExecutor::TriggerCheckpoint(const std::string& job_id, int64_t attempt, 
     if (!start_sources) continue;
     const std::string name = t->id().vertex_id() + "#" + std::to_string(t->id().subtask());
     if (!t->is_source() && std::find(also_start.begin(), also_start.end(), name) == also_start.end()) continue;
-    t->TriggerCheckpoint(checkpoint_id, timestamp_ms);
+    t->TriggerCheckpoint(checkpoint_id, timestamp_ms, drain);
     ++n;
   }
   return n;

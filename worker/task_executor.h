@@ -42,7 +42,7 @@ class TaskExecutor {
   // sources do: their producers have all ended.
   int TriggerCheckpoint(const std::string& job_id, int64_t attempt, int64_t checkpoint_id, int64_t timestamp_ms,
                         const std::string& directory, bool start_sources,
-                        const std::vector<std::string>& also_start = {});
+                        const std::vector<std::string>& also_start = {}, bool drain = false);
   void NotifyCheckpointComplete(const std::string& job_id, int64_t attempt, int64_t checkpoint_id);
 
   // A report of every live task, and joins tasks that have ended.

@@ -20,7 +20,8 @@ grpc::Status TaskServiceImpl::TriggerCheckpoint(grpc::ServerContext*, const prot
   response->set_sources(executor_->TriggerCheckpoint(request->job_id(), request->attempt(), request->checkpoint_id(),
                                                      request->timestamp_ms(), request->directory(),
                                                      request->start_sources(),
-                                                     {request->also_start().begin(), request->also_start().end()}));
+                                                     {request->also_start().begin(), request->also_start().end()},
+                                                     request->drain()));
   return grpc::Status::OK;
 }
 
