@@ -69,7 +69,7 @@ bool RecordWriter::NextBuffer(int target) {
         break;
       }
       buffer = partition_->pool().Take(50);
-      if (!buffer.valid() && wait_hook_) wait_hook_();
+      if (wait_hook_) wait_hook_();
     }
     if (backpressured_ns_ != nullptr) {
       backpressured_ns_->fetch_add(

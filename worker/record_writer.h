@@ -45,7 +45,7 @@ class RecordWriter final : public Collector {
   // Restoring an unaligned checkpoint: the stored bytes of subpartition
   // `target` go out again, before anything else.
   void WriteRaw(int target, std::string_view bytes);
-  // Called about every 50 ms while the task waits for an output buffer
+  // Called after every wait (50 ms at most) while the task waits for an output buffer
   // (backpressure): the task uses it to move queued barriers ahead when
   // alignment takes too long. It must not write rows.
   void set_wait_hook(std::function<void()> hook) { wait_hook_ = std::move(hook); }

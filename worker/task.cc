@@ -83,6 +83,7 @@ class FanOutCollector final : public Collector {
 };
 
 constexpr size_t kBatchRows = 1024;
+constexpr size_t kBackpressuredBatchRows = 64;
 constexpr uint32_t kMaxRecordBytes = 16u << 20;  // bounds a channel's scratch memory
 
 int64_t NowMs() {
@@ -477,6 +478,7 @@ Status Task::RunSource() {
   int64_t watermark = INT64_MIN;
   int64_t last_watermark_ms = NowMs();
   int64_t last_rows = 0, last_row_ms = NowMs();
+  size_t batch_rows = kBatchRows;
   bool idle = false;
   while (!done) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
@@ -484,7 +486,12 @@ Status Task::RunSource() {
     SLUICE_RETURN_IF_ERROR(MaybeStartCheckpoint());
     AdvancePendingCheckpoint();
     if (drained_) break;
-    SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, kBatchRows, &done));
+    // Under backpressure small batches: the source then sees a checkpoint
+    // trigger soon, not after a whole batch has squeezed through.
+    const int64_t blocked_before = counters_.backpressured_ns.load(std::memory_order_relaxed);
+    SLUICE_RETURN_IF_ERROR(source_->Emit(*head_, batch_rows, &done));
+    batch_rows = counters_.backpressured_ns.load(std::memory_order_relaxed) > blocked_before ? kBackpressuredBatchRows
+                                                                                              : kBatchRows;
     SLUICE_RETURN_IF_ERROR(CheckFailures());
     // A source with nothing to emit for the idle timeout declares itself
     // idle, so consumers stop waiting for its watermark; its next row makes
@@ -634,6 +641,7 @@ Status Task::RunInputs() {
   size_t barriers_seen = 0;
   int64_t align_started_ms = 0;
   bool may_switch = false;  // alignment may turn unaligned after the aligned timeout
+  int64_t announcements_checked_ms = 0;
   struct Held {
     size_t gate;
     int channel;
@@ -689,6 +697,9 @@ Status Task::RunInputs() {
         if (!bytes.empty()) in_flight.inputs[{static_cast<int>(g), static_cast<int>(ch)}] = std::move(bytes);
       }
     }
+    // This checkpoint's barrier may already wait in a channel that owes it,
+    // behind data received while it was aligned: it jumps that data too.
+    for (const auto& [g, ch] : owing) gates_[g]->channel(ch).PrioritizeBarrier(barrier.checkpoint_id);
     release_held();
     Event out = barrier;
     out.unaligned = true;
@@ -713,6 +724,22 @@ Status Task::RunInputs() {
         begin_alignment(barrier);
         may_switch = false;
         if (barriers_seen == open_channels) complete_alignment();
+      }
+    }
+    // Aligned first, unaligned after the timeout: a barrier still queued in
+    // a channel behind data (the task has not reached it) starts the clock,
+    // so a task whose barriers all wait in remote channels switches too.
+    if (aligning == 0 && unaligned_ && aligned_timeout_ms_ > 0 && NowMs() - announcements_checked_ms >= 5) {
+      announcements_checked_ms = NowMs();
+      for (size_t g = 0; g < gates_.size() && aligning == 0; ++g) {
+        for (size_t ch = 0; ch < gates_[g]->num_channels(); ++ch) {
+          Event announced;
+          if (!channels[g][ch].ended && gates_[g]->channel(ch).AnnouncedBarrier(&announced) &&
+              announced.checkpoint_id > last_barrier_id_ && !IsSavepoint(announced.checkpoint_id)) {
+            begin_alignment(announced);
+            break;
+          }
+        }
       }
     }
     if (aligning != 0 && may_switch && NowMs() - align_started_ms >= aligned_timeout_ms_) {

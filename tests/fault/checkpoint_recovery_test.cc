@@ -16,6 +16,7 @@
 
 #include <filesystem>
 
+#include "tests/support/datagen_windows.h"
 #include "tests/support/local_cluster.h"
 #include "tests/support/nexmark_time.h"
 #include "tests/support/sqlite_reference.h"
@@ -26,22 +27,7 @@ namespace {
 constexpr int64_t kRows = 240000;
 constexpr int64_t kKeys = 50;
 
-// datagen row id: key id % keys, value (id * 7919) % 1000, ts base + id ms.
-// Per 1 s window and key: the count and the sum of values.
-std::multiset<std::string> Expected() {
-  std::map<std::pair<int64_t, int64_t>, std::pair<int64_t, int64_t>> windows;
-  for (int64_t id = 0; id < kRows; ++id) {
-    auto& [n, total] = windows[{id / 1000, id % kKeys}];
-    ++n;
-    total += (id * 7919) % 1000;
-  }
-  std::multiset<std::string> rows;
-  for (const auto& [w, v] : windows) {
-    rows.insert(std::to_string(w.second) + "|" + std::to_string(w.first) + "|" + std::to_string(v.first) + "|" +
-                std::to_string(v.second));
-  }
-  return rows;
-}
+std::multiset<std::string> Expected() { return ExpectedDatagenWindows(kRows, kKeys); }
 
 class CheckpointRecoveryTest : public ::testing::Test {
  protected:
@@ -129,19 +115,7 @@ class CheckpointRecoveryTest : public ::testing::Test {
     return job_file;
   }
 
-  // The output as "key|window start (s)|n|total", checking nothing staged
-  // is left behind.
-  std::multiset<std::string> Output(const std::string& out) {
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(out)) {
-      EXPECT_NE(entry.path().filename().string()[0], '.') << entry.path();
-    }
-    std::multiset<std::string> got;  // window_start as seconds since the base time (a midnight)
-    for (const auto& r : ReadJsonRows(out)) {
-      int64_t start = TimeOfDayMs(r["window_start"].get<std::string>()) / 1000;
-      got.insert(r["key"].dump() + "|" + std::to_string(start) + "|" + r["n"].dump() + "|" + r["total"].dump());
-    }
-    return got;
-  }
+  std::multiset<std::string> Output(const std::string& out) { return DatagenWindowOutput(out); }
 
   LocalCluster cluster_;
   size_t workers_ = 0;

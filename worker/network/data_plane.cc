@@ -115,7 +115,9 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
       BufferOrEvent entry;
       entry.is_event = true;
       entry.event = event;
-      if (event.type == EventType::kCheckpointBarrier && event.unaligned) {
+      if (event.type == EventType::kCheckpointBarrier &&
+          (event.unaligned || event.checkpoint_id <= prioritized_barrier_)) {
+        entry.event.unaligned = true;
         // It overtakes what this channel has received but the task not yet
         // read: those bytes go with it, for the checkpoint to store.
         auto overtaken = std::make_shared<std::string>();
@@ -127,6 +129,9 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
         entry.overtaken = std::move(overtaken);
         queue_.push_front(std::move(entry));
       } else {
+        if (event.type == EventType::kCheckpointBarrier && event.checkpoint_id > announced_barrier_.checkpoint_id) {
+          announced_barrier_ = event;
+        }
         queue_.push_back(std::move(entry));
       }
       if (event.type == EventType::kEndOfPartition) ended_ = true;
@@ -158,6 +163,47 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
     if (queue_.empty()) return false;
     *out = std::move(queue_.front());
     queue_.pop_front();
+    return true;
+  }
+
+  // Barrier `checkpoint_id` turned unaligned at the task: if it is queued
+  // here behind data, it moves ahead of it with those bytes; if it has not
+  // come yet, it will on arrival.
+  void PrioritizeBarrier(int64_t checkpoint_id) {
+    bool moved = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return;
+      prioritized_barrier_ = std::max(prioritized_barrier_, checkpoint_id);
+      for (size_t i = 0; i < queue_.size(); ++i) {
+        const BufferOrEvent& queued = queue_[i];
+        if (!queued.is_event || queued.event.type != EventType::kCheckpointBarrier ||
+            queued.event.checkpoint_id != checkpoint_id) {
+          continue;
+        }
+        if (queued.event.unaligned) break;  // it came unaligned: already ahead
+        auto overtaken = std::make_shared<std::string>();
+        for (size_t j = 0; j < i; ++j) {
+          if (queue_[j].is_event) continue;
+          const Buffer& b = queue_[j].buffer.get();
+          overtaken->append(reinterpret_cast<const char*>(b.data), b.size);
+        }
+        BufferOrEvent entry = std::move(queue_[i]);
+        queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+        entry.event.unaligned = true;
+        entry.overtaken = std::move(overtaken);
+        queue_.push_front(std::move(entry));
+        moved = true;
+        break;
+      }
+    }
+    if (moved) WithGate([this](InputGate& gate) { gate.Notify(index_); });
+  }
+
+  bool AnnouncedBarrier(Event* barrier) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (announced_barrier_.checkpoint_id == 0) return false;
+    *barrier = announced_barrier_;
     return true;
   }
 
@@ -211,6 +257,8 @@ class RemoteChannelState final : public BufferRecycler, public std::enable_share
   std::vector<uint8_t*> free_;
   int owned_ = 0;
   int sender_backlog_ = 0;
+  int64_t prioritized_barrier_ = 0;  // barriers up to this one arrive as unaligned
+  Event announced_barrier_;          // the newest aligned barrier received
   int unannounced_ = 0;
   int sender_credit_ = 0;  // credit the sender holds: announced minus buffers received
   static constexpr int kCreditBatch = 4;
@@ -512,6 +560,8 @@ class RemoteInputChannel final : public InputChannel {
   bool Poll(BufferOrEvent* out) override { return state_->Poll(out); }
   void Close() override { state_->Close(); }
   size_t queued_buffers() const override { return state_->queued(); }
+  void PrioritizeBarrier(int64_t checkpoint_id) override { state_->PrioritizeBarrier(checkpoint_id); }
+  bool AnnouncedBarrier(Event* barrier) const override { return state_->AnnouncedBarrier(barrier); }
 
  private:
   std::shared_ptr<RemoteChannelState> state_;

@@ -757,6 +757,87 @@ TEST_F(TwoPlanesTest, ClosingChannelsMidStreamReturnsEveryBuffer) {
   ExpectBudgetsRestored();
 }
 
+// Unaligned checkpoints that start aligned: a barrier that came aligned and
+// waits behind received data moves ahead of it once the task turns the
+// checkpoint unaligned, with the bytes it overtook; one that has not come yet
+// does so on arrival. The overtaken data still follows, in order.
+TEST_F(TwoPlanesTest, APrioritizedBarrierOvertakesTheDataReceivedBeforeIt) {
+  const auto id = PartitionIdFor();
+  auto partition = MakePartition(*producer_, id, 1);
+  ASSERT_NE(partition, nullptr);
+  for (int i = 0; i < 3; ++i) AddBuffer(*partition, 0, 100 + i, static_cast<uint8_t>(i));
+  partition->subpartition(0).AddEvent(Event::Watermark(5));
+  AddBuffer(*partition, 0, 103, 3);
+  partition->subpartition(0).AddEvent(Event::Barrier(7, 1000));
+  AddBuffer(*partition, 0, 104, 4);
+  producer_->partitions().Register(partition);
+  RemoteGate in(*consumer_, producer_->bound().ToString(), "producer-w", id, 1);
+  ASSERT_NE(in.gate, nullptr);
+  in.gate->Start();
+  InputChannel& channel = in.gate->channel(0);
+  // All received (five buffers, two events), nothing read yet.
+  ASSERT_TRUE(WaitUntil([&] { return channel.queued_buffers() == 7; })) << channel.queued_buffers();
+  Event announced;
+  ASSERT_TRUE(channel.AnnouncedBarrier(&announced));
+  EXPECT_EQ(announced, Event::Barrier(7, 1000));
+
+  channel.PrioritizeBarrier(7);
+  BufferOrEvent entry;
+  int ch = -1;
+  ASSERT_TRUE(in.gate->PollNext(&entry, &ch));
+  EXPECT_EQ(entry.event, Event::UnalignedBarrier(7, 1000));
+  ASSERT_NE(entry.overtaken, nullptr);
+  EXPECT_EQ(*entry.overtaken, std::string(100, '\0') + std::string(101, '\1') + std::string(102, '\2') +
+                                  std::string(103, '\3'));
+  auto expect_buffer = [&](uint32_t size, char fill) {
+    BufferOrEvent b;
+    ASSERT_TRUE(in.gate->PollNext(&b, &ch));
+    ASSERT_FALSE(b.is_event) << b.event.ToString();
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.buffer.get().data), b.buffer.get().size),
+              std::string(size, fill));
+  };
+  expect_buffer(100, '\0');
+  expect_buffer(101, '\1');
+  expect_buffer(102, '\2');
+  ASSERT_TRUE(in.gate->PollNext(&entry, &ch));
+  EXPECT_EQ(entry.event, Event::Watermark(5));
+  expect_buffer(103, '\3');
+  expect_buffer(104, '\4');
+
+  // Barrier 8 is prioritized before it comes: it arrives ahead of the
+  // buffer received before it.
+  channel.PrioritizeBarrier(8);
+  AddBuffer(*partition, 0, 105, 5);
+  partition->subpartition(0).AddEvent(Event::Barrier(8, 2000));
+  ASSERT_TRUE(WaitUntil([&] { return channel.queued_buffers() == 2; })) << channel.queued_buffers();
+  ASSERT_TRUE(in.gate->PollNext(&entry, &ch));
+  EXPECT_EQ(entry.event, Event::UnalignedBarrier(8, 2000));
+  ASSERT_NE(entry.overtaken, nullptr);
+  EXPECT_EQ(*entry.overtaken, std::string(105, '\5'));
+  expect_buffer(105, '\5');
+  // Barrier 9 was not prioritized: it stays in line.
+  AddBuffer(*partition, 0, 106, 6);
+  partition->subpartition(0).AddEvent(Event::Barrier(9, 3000));
+  ASSERT_TRUE(WaitUntil([&] { return channel.queued_buffers() == 2; })) << channel.queued_buffers();
+  ASSERT_TRUE(channel.AnnouncedBarrier(&announced));
+  EXPECT_EQ(announced, Event::Barrier(9, 3000));
+  expect_buffer(106, '\6');
+  ASSERT_TRUE(in.gate->PollNext(&entry, &ch));
+  EXPECT_EQ(entry.event, Event::Barrier(9, 3000));
+  EXPECT_EQ(entry.overtaken, nullptr);
+
+  partition->subpartition(0).AddEvent(Event::EndOfPartition());
+  ASSERT_TRUE(WaitUntil([&] { return in.gate->PollNext(&entry, &ch); }));
+  EXPECT_EQ(entry.event, Event::EndOfPartition());
+  EXPECT_TRUE(in.gate->failure().ok()) << in.gate->failure().ToString();
+  EXPECT_TRUE(WaitUntil([&] { return producer_->partitions().partitions() == 0; }));
+  in.gate->Close();
+  EXPECT_EQ(in.pool->available(), in.pool->capacity());
+  in.Destroy();
+  partition.reset();
+  ExpectBudgetsRestored();
+}
+
 // One connection carries the channels of many tasks. A task that closes its
 // channel while its producer is still sending (cancelled, failed) must not
 // take the others down with it. Racy by nature, so tried a number of times.

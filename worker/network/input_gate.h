@@ -60,6 +60,16 @@ class InputChannel {
   // Stops reading: the task is done with this channel or cancelled.
   virtual void Close() = 0;
   virtual size_t queued_buffers() const = 0;
+  // Unaligned checkpoints: barrier `checkpoint_id`, queued in this channel
+  // behind data it received, or still to come, overtakes that data, which
+  // rides with it (BufferOrEvent::overtaken) as with a barrier that arrives
+  // unaligned. A local channel has nothing of its own queued: its
+  // producer's output queue is where its barrier jumps.
+  virtual void PrioritizeBarrier(int64_t /*checkpoint_id*/) {}
+  // The newest aligned barrier this channel has received, even if the task
+  // has not reached it behind the data queued before it (as Flink's event
+  // announcement): it starts the aligned timeout. False if none.
+  virtual bool AnnouncedBarrier(Event* /*barrier*/) const { return false; }
 
   int index() const { return index_; }
   const std::string& description() const { return description_; }
