@@ -720,9 +720,16 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
           positions[t.subtask()] = t.source_position();
         }
         if (old_subtasks > 0 && old_finished == old_subtasks) restore->set_finished(true);
-        if (positions.size() == static_cast<size_t>(vertex.parallelism())) {
-          restore->set_source_position(positions[i]);
-        } else {
+        // The parallelism it was taken at: a finished subtask has no
+        // position, so the positions' count does not tell.
+        int old_parallelism = 0;
+        for (const auto& v : job->latest->graph().vertices()) {
+          if (v.id() == vertex.id()) old_parallelism = v.parallelism();
+        }
+        if (old_parallelism == vertex.parallelism()) {
+          if (static_cast<size_t>(i) < positions.size()) restore->set_source_position(positions[i]);
+        } else if (!positions.empty()) {
+          positions.resize(static_cast<size_t>(old_parallelism));
           for (const auto& p : positions) restore->add_source_positions(p);  // the parallelism changed
         }
       }

@@ -187,6 +187,36 @@ TEST_F(CheckpointRecoveryTest, NexmarkWindowsSurviveTwoKillsByteForByte) {
   EXPECT_EQ(SortedLines(cluster_.dir() + "/killed"), expected);
 }
 
+// Nexmark q3 at parallelism 2: person source subtask 1 has no person to
+// emit and ends at once. Checkpoints go on without it (it is recorded as
+// finished), and a restart restores it as finished: the join's output after
+// a kill is exactly that of a run without one.
+TEST_F(CheckpointRecoveryTest, CheckpointsGoOnAfterASourceSubtaskFinished) {
+  StartCluster(3);
+  auto run_q3 = [&](const std::string& out, bool detached) {
+    std::vector<std::string> args = {"run", SLUICE_SOURCE_DIR "/examples/jobs/nexmark/q3.yaml", "-p", "2",
+                                     "-D", "events=400000", "-D", "rate=40000", "-D", "event-rate=40000",
+                                     "-D", "output=" + out, "-D", "checkpoint.interval=1s",
+                                     "-D", "checkpoint.dir=" + cluster_.dir() + "/checkpoints",
+                                     "-D", "restart-strategy=fixed-delay",
+                                     "-D", "restart-strategy.fixed-delay.delay=100ms"};
+    if (detached) args.push_back("--detached");
+    return cluster_.Cli(args, 120000);
+  };
+  CommandResult clean = run_q3(cluster_.dir() + "/clean", false);
+  ASSERT_EQ(clean.exit_code, 0) << clean.err << cluster_.Logs();
+  auto expected = SortedLines(cluster_.dir() + "/clean");
+  ASSERT_GT(expected.size(), 10u);
+
+  CommandResult run = run_q3(cluster_.dir() + "/killed", true);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string job = JobIdFromRunOutput(run.out);
+  ASSERT_NO_FATAL_FAILURE(KillAndReplace(job, "join", 1));
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FINISHED"; }, 90000)) << cluster_.Logs();
+  EXPECT_GT(Status(job)["checkpoints"]["restored_id"].get<int64_t>(), 0);
+  EXPECT_EQ(SortedLines(cluster_.dir() + "/killed"), expected);
+}
+
 TEST_F(CheckpointRecoveryTest, StopWithSavepointAndResumeAtParallelismThreeThenOne) {
   StartCluster(2);
   const std::string out = cluster_.dir() + "/out";
