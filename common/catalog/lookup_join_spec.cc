@@ -1,5 +1,6 @@
 #include "common/catalog/lookup_join_spec.h"
 
+#include "common/catalog/file_source_spec.h"
 #include "common/catalog/join_spec.h"
 #include "common/expr/expression.h"
 
@@ -8,19 +9,7 @@ namespace sluice {
 Result<LookupJoinSpec> ParseLookupJoin(const OperatorOptions& o, const Schema& input) {
   LookupJoinSpec spec;
   SLUICE_ASSIGN_OR_RETURN(spec.path, o.GetString("path"));
-  for (const auto& column : o.GetList("columns")) {
-    size_t space = column.find(' ');
-    if (space == std::string::npos) {
-      return Status::InvalidArgument("'columns': '" + column + "' is not 'name TYPE'");
-    }
-    std::string name = column.substr(0, space);
-    int32_t scale = 0;
-    auto type = ParseFieldType(column.substr(space + 1), &scale);
-    if (!type.ok()) return type.status().WithPrefix("'columns': '" + column + "'");
-    if (spec.side.IndexOf(name)) return Status::InvalidArgument("'columns': '" + name + "' is named twice");
-    spec.side.Add({name, *type, true, scale});
-  }
-  if (spec.side.empty()) return Status::InvalidArgument("'columns' must name the side input's columns");
+  SLUICE_ASSIGN_OR_RETURN(spec.side, ParseColumns(o));
   SLUICE_ASSIGN_OR_RETURN(std::string lookup_key, o.GetString("lookup-key"));
   auto index = spec.side.IndexOf(lookup_key);
   if (!index) return Status::InvalidArgument("'lookup-key': '" + lookup_key + "' is not one of 'columns'");

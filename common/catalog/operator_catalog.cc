@@ -1,6 +1,7 @@
 #include "common/catalog/operator_catalog.h"
 
 #include "common/catalog/aggregate_spec.h"
+#include "common/catalog/file_source_spec.h"
 #include "common/catalog/join_spec.h"
 #include "common/catalog/lookup_join_spec.h"
 #include "common/catalog/top_n_spec.h"
@@ -481,6 +482,7 @@ OperatorCatalog OperatorCatalog::Builtin() {
   AddJoinSignatures(&catalog);
   catalog.Add(TopNSignature());
   catalog.Add(LookupJoinSignature());
+  catalog.Add(FileSourceSignature());
   OperatorSignature file_sink =
       SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                     {{"path", true, "Output directory, created if missing; empty = discard rows."},

@@ -217,6 +217,54 @@ TEST_F(CheckpointRecoveryTest, CheckpointsGoOnAfterASourceSubtaskFinished) {
   EXPECT_EQ(SortedLines(cluster_.dir() + "/killed"), expected);
 }
 
+// The file source's byte offsets are part of its checkpoints: datagen's rows
+// written to eight CSV files, read at parallelism 2 (paced by a throttle),
+// counted in 1 s windows; killed twice, the job publishes exactly what a run
+// without failures does.
+TEST_F(CheckpointRecoveryTest, FileSourceOffsetsSurviveTwoKills) {
+  StartCluster(3);
+  const std::string input = cluster_.dir() + "/input";
+  std::filesystem::create_directories(input);
+  constexpr int64_t kFiles = 8;
+  for (int64_t f = 0; f < kFiles; ++f) {
+    std::ofstream csv(input + "/part-" + std::to_string(f) + ".csv");
+    for (int64_t id = f * kRows / kFiles; id < (f + 1) * kRows / kFiles; ++id) {
+      int64_t ms = id % 1000, s = id / 1000;
+      char ts[64];
+      std::snprintf(ts, sizeof(ts), "2015-07-15 %02lld:%02lld:%02lld.%03lld", static_cast<long long>(s / 3600),
+                    static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60), static_cast<long long>(ms));
+      csv << id % kKeys << "," << (id * 7919) % 1000 << "," << ts << "\n";
+    }
+  }
+  const std::string out = cluster_.dir() + "/out";
+  const std::string job_file = cluster_.dir() + "/files.yaml";
+  std::ofstream(job_file) << "name: files\n"
+                          << "parallelism: 2\n"
+                          << "config:\n"
+                          << "  checkpoint.interval: 300ms\n"
+                          << "  checkpoint.dir: " << cluster_.dir() << "/checkpoints\n"
+                          << "  restart-strategy: fixed-delay\n"
+                          << "  restart-strategy.fixed-delay.delay: 100ms\n"
+                          << "operators:\n"
+                          << "  - {id: files, type: file-source, path: " << input
+                          << ", columns: [key BIGINT, value BIGINT, ts TIMESTAMP(3)], time: ts}\n"
+                          << "  - {id: pace, type: throttle, rows-per-second: 12000}\n"
+                          << "  - id: counts\n"
+                          << "    type: window-aggregate\n"
+                          << "    input: {from: pace, partition: hash, key: [key]}\n"
+                          << "    time: ts\n"
+                          << "    size: 1s\n"
+                          << "    key: [key]\n"
+                          << "    aggregates: [\"count(*) AS n\", \"sum(value) AS total\"]\n"
+                          << "  - {id: out, type: file-sink, path: " << out << "}\n";
+  CommandResult run = cluster_.Cli({"run", job_file, "--detached"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string job = JobIdFromRunOutput(run.out);
+  for (int kill = 1; kill <= 2; ++kill) ASSERT_NO_FATAL_FAILURE(KillAndReplace(job, "files", kill));
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FINISHED"; }, 90000)) << cluster_.Logs();
+  EXPECT_EQ(Output(out), Expected());
+}
+
 TEST_F(CheckpointRecoveryTest, StopWithSavepointAndResumeAtParallelismThreeThenOne) {
   StartCluster(2);
   const std::string out = cluster_.dir() + "/out";

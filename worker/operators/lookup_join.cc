@@ -4,24 +4,10 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "worker/operators/csv_row.h"
 #include "worker/operators/key_encoding.h"
 
 namespace sluice {
-namespace {
-
-std::vector<std::string> SplitCsvLine(const std::string& line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  while (true) {
-    size_t comma = line.find(',', start);
-    fields.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return fields;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Operator>> LookupJoinOperator::Create(const OperatorSetup& setup) {
   std::unique_ptr<LookupJoinOperator> op(new LookupJoinOperator());
@@ -48,49 +34,8 @@ Status LookupJoinOperator::Load() {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     std::string where = spec_.path + ":" + std::to_string(number);
-    std::vector<std::string> values = SplitCsvLine(line);
-    if (values.size() != side.size()) {
-      return Status::InvalidArgument(where + ": " + std::to_string(values.size()) + " fields, expected " +
-                                     std::to_string(side.size()) + " (" + side.ToString() + ")");
-    }
-    builder.Reset();
-    for (size_t f = 0; f < side.size(); ++f) {
-      const std::string& v = values[f];
-      if (v.empty() && side.field(f).type != FieldType::kString) {
-        builder.SetNull(f);
-        continue;
-      }
-      char* end = nullptr;
-      errno = 0;
-      switch (side.field(f).type) {
-        case FieldType::kString: builder.SetString(f, v); break;
-        case FieldType::kInt64: {
-          long long x = std::strtoll(v.c_str(), &end, 10);
-          if (errno != 0 || *end != '\0') {
-            return Status::InvalidArgument(where + ": column '" + side.field(f).name + "': '" + v + "' is not a BIGINT");
-          }
-          builder.SetInt64(f, x);
-          break;
-        }
-        case FieldType::kDouble: {
-          double x = std::strtod(v.c_str(), &end);
-          if (errno != 0 || *end != '\0') {
-            return Status::InvalidArgument(where + ": column '" + side.field(f).name + "': '" + v + "' is not a DOUBLE");
-          }
-          builder.SetDouble(f, x);
-          break;
-        }
-        case FieldType::kBool:
-          if (v != "true" && v != "false") {
-            return Status::InvalidArgument(where + ": column '" + side.field(f).name + "': '" + v + "' is not a BOOLEAN");
-          }
-          builder.SetBool(f, v == "true");
-          break;
-        default:
-          return Status::InvalidArgument("side input columns may be BIGINT, DOUBLE, BOOLEAN or STRING; '" +
-                                         side.field(f).name + "' is not");
-      }
-    }
+    Status parsed = ParseCsvRow(line, side, builder);
+    if (!parsed.ok()) return parsed.WithPrefix(where);
     RowView row = builder.Finish();
     const size_t k = spec_.lookup_key;
     if (row.IsNull(k)) continue;  // a NULL key matches nothing

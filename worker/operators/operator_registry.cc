@@ -2,6 +2,7 @@
 
 #include "worker/operators/calc.h"
 #include "worker/operators/datagen_source.h"
+#include "worker/operators/file_source.h"
 #include "worker/operators/group_aggregate.h"
 #include "worker/operators/join.h"
 #include "worker/operators/lookup_join.h"
@@ -19,6 +20,7 @@ OperatorRegistry OperatorRegistry::Builtin() {
   OperatorRegistry r;
   r.AddSource("datagen", &DatagenSource::Create);
   r.AddSource("nexmark", &NexmarkSource::Create);
+  r.AddSource("file-source", &FileSource::Create);
   r.AddOperator("calc", &CalcOperator::Create);
   r.AddOperator("keyed-count", &KeyedCountOperator::Create);
   r.AddOperator("throttle", &ThrottleOperator::Create);

@@ -1,0 +1,150 @@
+#include "worker/operators/file_source.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "worker/operators/testing/json_collector.h"
+
+namespace sluice {
+namespace {
+
+using ::testing::HasSubstr;
+
+class FileSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/sluice-file-source-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    // 6 files of 50 lines: "<file>,<line>,2015-07-15 00:00:<line>.000".
+    for (int f = 0; f < 6; ++f) {
+      std::ofstream out(dir_ + "/part-" + std::to_string(f) + ".csv");
+      for (int i = 0; i < 50; ++i) {
+        out << f << "," << i << ",2015-07-15 00:00:" << (i < 10 ? "0" : "") << i << ".000\n";
+      }
+    }
+    std::ofstream(dir_ + "/.hidden") << "not,a,row\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  OperatorSetup Setup(int subtask, int parallelism, const std::string& path = "") {
+    OperatorSetup s;
+    s.id = "files";
+    s.type = "file-source";
+    s.options = OperatorOptions("files", {{"path", {path.empty() ? dir_ : path}},
+                                          {"columns", {"file BIGINT", "line BIGINT", "ts TIMESTAMP(3)"}},
+                                          {"time", {"ts"}},
+                                          {"watermark-delay", {"1s"}}});
+    s.subtask = subtask;
+    s.parallelism = parallelism;
+    return s;
+  }
+
+  static Schema RowSchema() {
+    Schema s;
+    s.Add({"file", FieldType::kInt64, true, 0});
+    s.Add({"line", FieldType::kInt64, true, 0});
+    s.Add({"ts", FieldType::kTimestamp, true, 0});
+    return s;
+  }
+
+  // Emits up to `rows` rows (all with -1) into `out`.
+  static bool Read(SourceOperator& source, JsonCollector& out, int rows) {
+    bool done = false;
+    while (!done && (rows < 0 || static_cast<int>(out.rows.size()) < rows)) {
+      EXPECT_TRUE(source.Emit(out, 7, &done).ok());
+    }
+    return done;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(FileSourceTest, EverySubtaskReadsItsOwnFilesOnce) {
+  std::multiset<std::string> all;
+  for (int i = 0; i < 3; ++i) {
+    auto source = FileSource::Create(Setup(i, 3));
+    ASSERT_TRUE(source.ok()) << source.status().ToString();
+    ASSERT_TRUE((*source)->Open().ok());
+    JsonCollector out(RowSchema());
+    EXPECT_TRUE(Read(**source, out, -1));
+    all.insert(out.rows.begin(), out.rows.end());
+  }
+  EXPECT_EQ(all.size(), 300u);
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 300u);
+}
+
+// Stopped anywhere and restored from its position, at the same or another
+// parallelism, the sources together read every line exactly once.
+TEST_F(FileSourceTest, RestoresAtAnyParallelismWithoutLossOrRepeats) {
+  for (int stop_after : {0, 1, 37, 60, 120}) {
+    std::multiset<std::string> rows;
+    std::vector<std::string> positions;
+    for (int i = 0; i < 2; ++i) {
+      auto source = FileSource::Create(Setup(i, 2));
+      ASSERT_TRUE(source.ok());
+      ASSERT_TRUE((*source)->Open().ok());
+      JsonCollector out(RowSchema());
+      Read(**source, out, stop_after);
+      rows.insert(out.rows.begin(), out.rows.end());
+      positions.push_back((*source)->SnapshotPosition());
+    }
+    for (int parallelism : {2, 3, 1}) {
+      std::multiset<std::string> all = rows;
+      for (int i = 0; i < parallelism; ++i) {
+        auto source = FileSource::Create(Setup(i, parallelism));
+        ASSERT_TRUE(source.ok());
+        Status restored = parallelism == 2 ? (*source)->RestorePosition(positions[i])
+                                           : (*source)->RestoreRescaled(positions);
+        ASSERT_TRUE(restored.ok()) << restored.ToString();
+        ASSERT_TRUE((*source)->Open().ok());
+        JsonCollector out(RowSchema());
+        EXPECT_TRUE(Read(**source, out, -1));
+        all.insert(out.rows.begin(), out.rows.end());
+      }
+      EXPECT_EQ(all.size(), 300u) << "stopped after " << stop_after << ", restored at " << parallelism;
+      EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 300u);
+    }
+  }
+}
+
+TEST_F(FileSourceTest, WatermarkTrailsTheNewestEventTimeByTheDelay) {
+  auto source = FileSource::Create(Setup(0, 1, dir_ + "/part-0.csv"));
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE((*source)->Open().ok());
+  EXPECT_EQ((*source)->CurrentWatermark(), INT64_MIN);
+  JsonCollector out(RowSchema());
+  Read(**source, out, 21);
+  // Line 20 is at 00:00:20 of 2015-07-15 (1436918400000 ms).
+  EXPECT_EQ((*source)->CurrentWatermark(), 1436918400000 + 20000 - 1000);
+}
+
+TEST_F(FileSourceTest, BadInputIsNamedWithFileAndByte) {
+  std::ofstream(dir_ + "/part-0.csv", std::ios::app) << "0,not-a-number,2015-07-15 00:00:00\n";
+  auto source = FileSource::Create(Setup(0, 1, dir_ + "/part-0.csv"));
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE((*source)->Open().ok());
+  JsonCollector out(RowSchema());
+  bool done = false;
+  Status s;
+  while (!done && s.ok()) s = (*source)->Emit(out, 100, &done);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr(dir_ + "/part-0.csv at byte "));
+  EXPECT_THAT(s.message(), HasSubstr("column 'line': 'not-a-number' is not a BIGINT"));
+
+  auto missing = FileSource::Create(Setup(0, 1, dir_ + "/nothing"));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_THAT((*missing)->Open().message(), HasSubstr(dir_ + "/nothing is neither a file nor a directory"));
+  // A file read halfway at a checkpoint must still be there on restore.
+  auto gone = FileSource::Create(Setup(0, 1));
+  ASSERT_TRUE(gone.ok());
+  ASSERT_TRUE((*gone)->RestorePosition("12\tpart-9.csv").ok());
+  EXPECT_THAT((*gone)->Open().message(), HasSubstr("part-9.csv, partly read at the checkpoint, is gone"));
+}
+
+}  // namespace
+}  // namespace sluice
