@@ -190,14 +190,20 @@ TEST_F(CheckpointRecoveryTest, NexmarkWindowsSurviveTwoKillsByteForByte) {
 // Nexmark q3 at parallelism 2: person source subtask 1 has no person to
 // emit and ends at once. Checkpoints go on without it (it is recorded as
 // finished), and a restart restores it as finished: the join's output after
-// a kill is exactly that of a run without one.
-TEST_F(CheckpointRecoveryTest, CheckpointsGoOnAfterASourceSubtaskFinished) {
+// a kill is exactly that of a run without one; with aligned checkpoints and
+// with unaligned ones (whose in-flight data then includes the join's two
+// inputs).
+class FinishedSourceTest : public CheckpointRecoveryTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(FinishedSourceTest, CheckpointsGoOnAfterASourceSubtaskFinished) {
+  const bool unaligned = GetParam();
   StartCluster(3);
   auto run_q3 = [&](const std::string& out, bool detached) {
     std::vector<std::string> args = {"run", SLUICE_SOURCE_DIR "/examples/jobs/nexmark/q3.yaml", "-p", "2",
                                      "-D", "events=400000", "-D", "rate=40000", "-D", "event-rate=40000",
                                      "-D", "output=" + out, "-D", "checkpoint.interval=1s",
                                      "-D", "checkpoint.dir=" + cluster_.dir() + "/checkpoints",
+                                     "-D", std::string("checkpoint.unaligned=") + (unaligned ? "true" : "false"),
                                      "-D", "restart-strategy=fixed-delay",
                                      "-D", "restart-strategy.fixed-delay.delay=100ms"};
     if (detached) args.push_back("--detached");
@@ -216,6 +222,11 @@ TEST_F(CheckpointRecoveryTest, CheckpointsGoOnAfterASourceSubtaskFinished) {
   EXPECT_GT(Status(job)["checkpoints"]["restored_id"].get<int64_t>(), 0);
   EXPECT_EQ(SortedLines(cluster_.dir() + "/killed"), expected);
 }
+
+INSTANTIATE_TEST_SUITE_P(Barriers, FinishedSourceTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Unaligned" : "Aligned";
+                         });
 
 // The file source's byte offsets are part of its checkpoints: datagen's rows
 // written to eight CSV files, read at parallelism 2 (paced by a throttle),
