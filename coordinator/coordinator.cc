@@ -702,9 +702,19 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
         for (const auto& op : vertex.operators()) ops.insert(op.id());
         std::vector<std::string> positions;
         int old_subtasks = 0, old_finished = 0;
+        // The parallelism it was taken at: a finished subtask has no
+        // position, so the positions' count does not tell.
+        int old_parallelism = 0;
+        for (const auto& v : job->latest->graph().vertices()) {
+          if (v.id() == vertex.id()) old_parallelism = v.parallelism();
+        }
+        restore->set_same_key_groups(old_parallelism == vertex.parallelism());
         for (const auto& t : job->latest->tasks()) {
+          // At an unchanged parallelism a subtask's key groups are those its
+          // namesake had: only that snapshot holds entries for it.
+          const bool own = old_parallelism != vertex.parallelism() || t.vertex_id() != vertex.id() || t.subtask() == i;
           for (const auto& o : t.operators()) {
-            if (ops.count(o.operator_id())) *restore->add_files() = o;
+            if (own && ops.count(o.operator_id())) *restore->add_files() = o;
           }
           if (t.vertex_id() != vertex.id()) continue;
           ++old_subtasks;
@@ -720,12 +730,6 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
           positions[t.subtask()] = t.source_position();
         }
         if (old_subtasks > 0 && old_finished == old_subtasks) restore->set_finished(true);
-        // The parallelism it was taken at: a finished subtask has no
-        // position, so the positions' count does not tell.
-        int old_parallelism = 0;
-        for (const auto& v : job->latest->graph().vertices()) {
-          if (v.id() == vertex.id()) old_parallelism = v.parallelism();
-        }
         if (old_parallelism == vertex.parallelism()) {
           if (static_cast<size_t>(i) < positions.size()) restore->set_source_position(positions[i]);
         } else if (!positions.empty()) {

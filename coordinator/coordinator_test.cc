@@ -425,7 +425,7 @@ TEST_F(CoordinatorCheckpointTest, SharedFilesGoWhenNoRetainedCheckpointListsThem
   Ack(Task("source", 1), 3, {"e.sst"});
   EXPECT_FALSE(Exists("e.sst"));
   EXPECT_EQ(coordinator_->GetJob(job)->checkpoints().failed(), 1);
-  coordinator_->CancelJob(job);
+  ASSERT_TRUE(coordinator_->CancelJob(job).ok());
   WaitForState(job, proto::CANCELED);
 }
 
@@ -467,7 +467,7 @@ TEST_F(CoordinatorCheckpointTest, FinishedSubtasksAreRecordedAndOrphanedOnesStar
   int finished = 0;
   for (const auto& t : metadata->tasks()) finished += t.finished() ? 1 : 0;
   EXPECT_EQ(finished, 2) << metadata->DebugString();
-  coordinator_->CancelJob(job);
+  ASSERT_TRUE(coordinator_->CancelJob(job).ok());
   WaitForState(job, proto::CANCELED);
 }
 

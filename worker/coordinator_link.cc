@@ -135,7 +135,10 @@ void CoordinatorLink::ReportTaskState(const proto::TaskId& task, proto::TaskStat
   update.set_state(state);
   update.set_failure(failure);
   *update.mutable_metrics() = metrics;
-  updates_.push_back({next_update_seq_++, std::move(update)});
+  QueuedUpdate queued;
+  queued.seq = next_update_seq_++;
+  queued.update = std::move(update);
+  updates_.push_back(std::move(queued));
   cv_.notify_all();
 }
 

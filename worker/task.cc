@@ -245,7 +245,6 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     operators_.push_back(std::move(*op));
     operator_ids_.push_back(setups[i].id);
   }
-  if (request.has_restore()) SLUICE_RETURN_IF_ERROR(Restore(request.restore()));
   uploaders_.resize(operators_.size());
   if (incremental_ && !checkpoint_dir_.empty()) {
     for (size_t i = 0; i < operators_.size(); ++i) {
@@ -255,6 +254,7 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
               std::to_string(id_.attempt()));
     }
   }
+  if (request.has_restore()) SLUICE_RETURN_IF_ERROR(Restore(request.restore()));
 
   // Output edges: one partition each, registered so consumers can find it.
   for (int k = 0; k < request.outputs_size(); ++k) {

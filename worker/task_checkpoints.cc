@@ -43,6 +43,30 @@ Status Task::Restore(const proto::TaskRestore& restore) {
   int scratch = 0;
   for (size_t i = 0; i < operators_.size(); ++i) {
     KeyedStateBackend* state = operators_[i]->keyed_state();
+    const std::string what = "restoring checkpoint " + std::to_string(restore.checkpoint_id());
+    // The common restart: one incremental snapshot with exactly our key
+    // groups. Its files become the database as they are, and count as
+    // uploaded, so neither the restore nor the next checkpoint copies
+    // entries one by one.
+    std::vector<const proto::OperatorSnapshot*> own;
+    for (const auto& file : restore.files()) {
+      if (file.operator_id() == operator_ids_[i]) own.push_back(&file);
+    }
+    if (restore.same_key_groups() && own.size() == 1 && own[0]->rocksdb_files_size() > 0 && state != nullptr &&
+        state->SupportsIncremental()) {
+      std::vector<proto::StateFile> files(own[0]->rocksdb_files().begin(), own[0]->rocksdb_files().end());
+      const std::string staging = state_base_ + "/restore-" + operator_ids_[i];
+      Status copied = CopyStateFiles(files, staging);
+      if (copied.ok()) copied = state->ReopenFrom(staging);
+      if (!copied.ok()) {
+        std::error_code ec;
+        std::filesystem::remove_all(staging, ec);
+        return copied.WithPrefix(what);
+      }
+      if (uploaders_[i]) uploaders_[i]->Seed(files);
+      operators_[i]->AfterRestore();
+      continue;
+    }
     bool any = false;
     for (const auto& file : restore.files()) {
       if (file.operator_id() != operator_ids_[i]) continue;
@@ -59,7 +83,7 @@ Status Task::Restore(const proto::TaskRestore& restore) {
       } else {
         restored = RestoreStateSnapshot(file.file(), range.start, range.end, *state).status();
       }
-      if (!restored.ok()) return restored.WithPrefix("restoring checkpoint " + std::to_string(restore.checkpoint_id()));
+      if (!restored.ok()) return restored.WithPrefix(what);
       any = true;
     }
     if (any) operators_[i]->AfterRestore();

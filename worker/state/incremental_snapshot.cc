@@ -247,14 +247,11 @@ Status VerifyStateFile(const proto::StateFile& file) {
   return CheckSum(file, sum);
 }
 
-Status RestoreIncremental(const std::vector<proto::StateFile>& files, int key_group_start, int key_group_end,
-                          const std::string& scratch_dir, KeyedStateBackend& target) {
+Status CopyStateFiles(const std::vector<proto::StateFile>& files, const std::string& dir) {
   std::error_code ec;
-  fs::remove_all(scratch_dir, ec);  // a leftover of a failed restore is stale
-  fs::create_directories(scratch_dir, ec);
-  if (ec) return Status::IoError("restore directory " + scratch_dir + ": " + ec.message());
-  RemoveOnExit remove_scratch(scratch_dir);  // declared first: runs after the database is closed
-
+  fs::remove_all(dir, ec);  // a leftover of a failed restore is stale
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError("restore directory " + dir + ": " + ec.message());
   // Copied rather than hard-linked: the copy checks the CRC in the same pass,
   // and the checkpoint directory may be on another filesystem.
   for (const proto::StateFile& file : files) {
@@ -262,10 +259,26 @@ Status RestoreIncremental(const std::vector<proto::StateFile>& files, int key_gr
       return Status::InvalidArgument("state file " + file.path() + " has a bad name '" + file.name() + "'");
     }
     SLUICE_RETURN_IF_ERROR(CheckSize(file));
-    Result<FileSum> sum = CopyAndSum(file.path(), scratch_dir + "/" + file.name());
+    Result<FileSum> sum = CopyAndSum(file.path(), dir + "/" + file.name());
     if (!sum.ok()) return sum.status().WithPrefix("state file " + file.path());
     SLUICE_RETURN_IF_ERROR(CheckSum(file, *sum));
   }
+  return Status::Ok();
+}
+
+void IncrementalUploader::Seed(const std::vector<proto::StateFile>& files) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& f : files) {
+    // Only this job's own shared files: another job's (a --from-checkpoint
+    // restore) are that job's to delete.
+    if (f.shared() && f.path().rfind(shared_dir_ + "/", 0) == 0) reusable_[f.name()] = f;
+  }
+}
+
+Status RestoreIncremental(const std::vector<proto::StateFile>& files, int key_group_start, int key_group_end,
+                          const std::string& scratch_dir, KeyedStateBackend& target) {
+  RemoveOnExit remove_scratch(scratch_dir);  // declared first: runs after the database is closed
+  SLUICE_RETURN_IF_ERROR(CopyStateFiles(files, scratch_dir));
 
   rocksdb::Options options;
   rocksdb::DB* raw = nullptr;

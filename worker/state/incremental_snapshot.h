@@ -68,6 +68,11 @@ class IncrementalUploader {
   // older than one already confirmed is ignored.
   void Confirm(int64_t checkpoint_id);
 
+  // The backend was restored from `files` as they are (ReopenFrom): their
+  // shared SST files count as uploaded, so the next checkpoint lists them
+  // instead of uploading them again. Only files under this uploader's
+  // shared directory are taken (another job's are not ours to share).
+  void Seed(const std::vector<proto::StateFile>& files);
   // "<prefix>-<token>": the start of this instance's shared file names.
   const std::string& shared_prefix() const { return shared_prefix_; }
 
@@ -86,6 +91,10 @@ class IncrementalUploader {
 // name the path: NOT_FOUND when it is missing, IO_ERROR "... is N bytes,
 // expected M" or "... checksum mismatch" when it is damaged.
 Status VerifyStateFile(const proto::StateFile& file);
+
+// Copies the files of an incremental snapshot into `dir` (made empty first)
+// under their RocksDB names, checking each one's size and CRC-32 on the way.
+Status CopyStateFiles(const std::vector<proto::StateFile>& files, const std::string& dir);
 
 // Adds to `target` the entries of the incremental snapshot `files` whose key
 // group is in [key_group_start, key_group_end] (inclusive). The files are

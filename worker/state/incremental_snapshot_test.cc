@@ -240,5 +240,64 @@ TEST_F(IncrementalSnapshotTest, OnlyRocksDbSupportsIncremental) {
   EXPECT_EQ(names.status().code(), StatusCode::kUnimplemented);
 }
 
+// A restart at the same parallelism reopens the snapshot's files as the
+// database; the next checkpoint lists the restored SSTs instead of
+// uploading them again.
+TEST_F(IncrementalSnapshotTest, ReopenedSnapshotIsTheStateAndItsFilesCountAsUploaded) {
+  for (int64_t i = 0; i < 2000; ++i) Put(static_cast<int>(i % 10), i, "v" + std::to_string(i));
+  IncrementalUpload first = Checkpoint(1);
+  uploader_->Confirm(1);
+
+  auto reopened = OpenStateBackend({"rocksdb", dir_ / "db2"});
+  ASSERT_TRUE(reopened.ok());
+  const std::string staging = dir_ / "staging";
+  ASSERT_TRUE(CopyStateFiles(first.files, staging).ok());
+  ASSERT_TRUE((*reopened)->ReopenFrom(staging).ok());
+  EXPECT_FALSE(fs::exists(staging)) << "the backend takes the files over";
+  Entries got;
+  for (auto it = (*reopened)->SnapshotAll(); it->Valid(); it->Next()) got.emplace(it->key(), it->value());
+  EXPECT_EQ(got, expected_);
+
+  backend_ = std::move(*reopened);
+  uploader_ = std::make_unique<IncrementalUploader>(dir_ / "shared", "v1-0-op1-a1");
+  uploader_->Seed(first.files);
+  Put(3, 99999, "new");
+  IncrementalUpload second = Checkpoint(2);
+  auto before = Ssts(first), after = Ssts(second);
+  size_t reused = 0;
+  for (const auto& [name, file] : before) {
+    auto it = after.find(name);
+    if (it != after.end() && it->second.path() == file.path()) ++reused;
+  }
+  EXPECT_EQ(reused, before.size()) << "every restored SST is listed by its existing path";
+  EXPECT_EQ(Restore(second), expected_);
+
+  // Files of another job's directory are not taken as ours.
+  IncrementalUploader other(dir_ / "other-job" / "shared", "v1-0-op1-a2");
+  other.Seed(first.files);
+  auto reopened_again = OpenStateBackend({"rocksdb", dir_ / "db3"});
+  ASSERT_TRUE(reopened_again.ok());
+  ASSERT_TRUE(CopyStateFiles(first.files, staging).ok());
+  ASSERT_TRUE((*reopened_again)->ReopenFrom(staging).ok());
+  const std::string local = dir_ / "db3-chk-3";
+  ASSERT_TRUE((*reopened_again)->CreateLocalCheckpoint(local).ok());
+  auto upload = other.Upload(3, local, dir_ / "chk-3");
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  for (const auto& [name, file] : Ssts(*upload)) {
+    EXPECT_EQ(file.path().rfind((dir_ / "other-job" / "shared").string(), 0), 0u) << file.path();
+  }
+}
+
+TEST_F(IncrementalSnapshotTest, CopyStateFilesRefusesADamagedFile) {
+  Put(1, 1, "x");
+  IncrementalUpload upload = Checkpoint(1);
+  auto ssts = Ssts(upload);
+  ASSERT_FALSE(ssts.empty());
+  fs::resize_file(ssts.begin()->second.path(), ssts.begin()->second.bytes() - 3);
+  Status s = CopyStateFiles(upload.files, dir_ / "staging");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr(ssts.begin()->second.path()));
+}
+
 }  // namespace
 }  // namespace sluice

@@ -37,6 +37,25 @@ std::string PrefixEnd(std::string_view prefix) {
   return end;
 }
 
+rocksdb::Options StateOptions() {
+  rocksdb::Options options;
+  // State is rewritten often and read back soon: favour write speed and keep
+  // recent entries in memory; compression costs more CPU than it saves here.
+  options.compression = rocksdb::kNoCompression;
+  options.write_buffer_size = 64 << 20;
+  options.max_write_buffer_number = 3;
+  options.max_background_jobs = 1;
+  options.max_open_files = 256;
+  // Operators often look up keys that are not there yet (a new distinct
+  // value, a window's first row): Bloom filters answer those without
+  // reading blocks.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
 class RocksDbIterator final : public StateIterator {
  public:
   // With `snapshot`, the iterator reads that point in time and releases it.
@@ -116,6 +135,18 @@ class RocksDbStateBackend final : public KeyedStateBackend {
     std::sort(names.begin(), names.end());
     return names;
   }
+  Status ReopenFrom(const std::string& dir) override {
+    db_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(directory_, ec);
+    // Both are under state.dir: a rename, not a copy.
+    std::filesystem::rename(dir, directory_, ec);
+    if (ec) return Status::IoError("restored state " + dir + " -> " + directory_ + ": " + ec.message());
+    rocksdb::DB* raw = nullptr;
+    SLUICE_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(StateOptions(), directory_, &raw), "opening restored state in " + directory_));
+    db_.reset(raw);
+    return Status::Ok();
+  }
   const char* kind() const override { return "rocksdb"; }
   uint64_t ApproximateEntries() override {
     uint64_t n = 0;
@@ -139,23 +170,9 @@ Result<std::unique_ptr<KeyedStateBackend>> OpenRocksDbStateBackend(const std::st
   std::filesystem::remove_all(directory, ec);  // a leftover of a crashed task is stale
   std::filesystem::create_directories(directory, ec);
   if (ec) return Status::IoError("state directory " + directory + ": " + ec.message());
-  rocksdb::Options options;
+  rocksdb::Options options = StateOptions();
   options.create_if_missing = true;
   options.error_if_exists = true;
-  // State is rewritten often and read back soon: favour write speed and keep
-  // recent entries in memory; compression costs more CPU than it saves here.
-  options.compression = rocksdb::kNoCompression;
-  options.write_buffer_size = 64 << 20;
-  options.max_write_buffer_number = 3;
-  options.max_background_jobs = 1;
-  options.max_open_files = 256;
-  // Operators often look up keys that are not there yet (a new distinct
-  // value, a window's first row): Bloom filters answer those without
-  // reading blocks.
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.block_cache = rocksdb::NewLRUCache(64 << 20);
-  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, directory, &raw);
   if (!s.ok()) return FromRocks(s, "opening state in " + directory);
