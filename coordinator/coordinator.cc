@@ -188,6 +188,13 @@ void Coordinator::DriveJob(Job* job) {
       if (job->pending) wait = std::min<int64_t>(wait, 100);  // to notice a timeout
       changed_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait, 1000)));
     } else {
+      // A savepoint without periodic checkpoints: a subtask that ended may
+      // leave consumers that must start it themselves.
+      if (job->pending && job->pending->trigger_again) {
+        job->pending->trigger_again = false;
+        SendTrigger(job, lock);
+        continue;
+      }
       changed_.wait(lock);
     }
   }

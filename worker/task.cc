@@ -592,7 +592,8 @@ Status Task::RunInputs() {
     RecordSpanReader reader{kMaxRecordBytes};
     bool ended = false;
     bool idle = false;
-    bool blocked = false;  // delivered the barrier being aligned
+    bool blocked = false;      // delivered the barrier being aligned (exactly-once: held back)
+    bool saw_barrier = false;  // delivered the barrier being aligned (counted in barriers_seen)
     int64_t watermark = INT64_MIN;
   };
   std::vector<std::vector<ChannelState>> channels;
@@ -636,6 +637,7 @@ Status Task::RunInputs() {
   // until every open channel has delivered N; then the task snapshots,
   // passes the barrier on, and replays what it held back.
   int64_t aligning = 0;  // the barrier being aligned, 0 = none
+  int64_t given_up = 0;  // the newest checkpoint abandoned for a newer one
   Event aligning_barrier;
   size_t barriers_seen = 0;
   int64_t align_started_ms = 0;
@@ -653,11 +655,13 @@ Status Task::RunInputs() {
     aligning = 0;
     barriers_seen = 0;
     for (auto& gate : channels) {
-      for (auto& c : gate) c.blocked = false;
+      for (auto& c : gate) c.blocked = c.saw_barrier = false;
     }
+    // Ahead of what is left to replay: a held entry came before any entry
+    // of its channel still in the replay.
     while (!held.empty()) {
-      replay.push_back(std::move(held.front()));
-      held.pop_front();
+      replay.push_front(std::move(held.back()));
+      held.pop_back();
     }
   };
   auto complete_alignment = [&]() {
@@ -734,7 +738,8 @@ Status Task::RunInputs() {
         for (size_t ch = 0; ch < gates_[g]->num_channels(); ++ch) {
           Event announced;
           if (!channels[g][ch].ended && gates_[g]->channel(ch).AnnouncedBarrier(&announced) &&
-              announced.checkpoint_id > last_barrier_id_ && !IsSavepoint(announced.checkpoint_id)) {
+              announced.checkpoint_id > std::max(last_barrier_id_, given_up) &&
+              !IsSavepoint(announced.checkpoint_id)) {
             begin_alignment(announced);
             break;
           }
@@ -794,8 +799,10 @@ Status Task::RunInputs() {
         state.ended = true;
         --open_channels;
         gates_[g]->channel(ch).Close();
-        // A channel that ends no longer owes the barrier.
+        // A channel that ends no longer owes the barrier (and one that
+        // delivered it, at-least-once, no longer counts).
         if (pending_ && pending_->inputs_owing.erase(key)) AdvancePendingCheckpoint(true);
+        if (aligning != 0 && state.saw_barrier) --barriers_seen;
         if (aligning != 0 && barriers_seen == open_channels) complete_alignment();
       } else if (e.type == EventType::kWatermark) {
         state.watermark = std::max(state.watermark, e.watermark_ms);
@@ -812,25 +819,31 @@ Status Task::RunInputs() {
             }
             AdvancePendingCheckpoint(true);
           }
-        } else if (id <= last_barrier_id_ || (aligning != 0 && id < aligning)) {
+        } else if (id <= last_barrier_id_ || id <= given_up || (aligning != 0 && id < aligning)) {
           // Of a checkpoint given up on: its successor is under way.
         } else if (aligning != 0 && id > aligning) {
           // The checkpoint being aligned was given up on (it timed out):
-          // what was held goes first, then this barrier again.
+          // this barrier comes first (what follows on its channel may be in
+          // the replay behind it), then what was held.
+          given_up = std::max(given_up, aligning);
           release_held();
-          replay.push_back({g, ch, std::move(entry)});
+          replay.push_front({g, ch, std::move(entry)});
           continue;
         } else if (!exactly_once_) {
           // At-least-once: the channel keeps flowing; rows after its barrier
           // enter the state before the snapshot, and a restore replays them.
           if (aligning == 0) begin_alignment(e);
+          state.saw_barrier = true;
           if (++barriers_seen == open_channels) complete_alignment();
         } else if (e.unaligned) {
-          if (pending_) pending_.reset();  // an older one, given up on
+          if (pending_) {
+            given_up = std::max(given_up, pending_->id);  // an older one
+            pending_.reset();
+          }
           start_unaligned(e, static_cast<int>(g), ch, entry.overtaken.get());
         } else {
           if (aligning == 0) begin_alignment(e);
-          state.blocked = true;
+          state.blocked = state.saw_barrier = true;
           if (++barriers_seen == open_channels) complete_alignment();
         }
       }

@@ -108,11 +108,17 @@ Status FileSource::OpenNextFile(bool* none_left) {
       continue;
     }
     const std::string full = (fs::path(directory_) / name).string();
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(full, ec);
+    if (!ec && size < static_cast<uintmax_t>(offset_)) {
+      return Status::FailedPrecondition("file source '" + id_ + "': " + full + " is " + std::to_string(size) +
+                                        " bytes, shorter than the " + std::to_string(offset_) +
+                                        " already read at the checkpoint: it was replaced or cut");
+    }
     in_ = std::ifstream(full, std::ios::binary);
     if (!in_) return Status::NotFound("file source '" + id_ + "': cannot read " + full);
     in_.seekg(offset_);
-    if (!in_) return Status::IoError("file source '" + id_ + "': " + full + " is shorter than its checkpointed offset " +
-                                     std::to_string(offset_));
+    if (!in_) return Status::IoError("file source '" + id_ + "': cannot seek to byte " + std::to_string(offset_) + " of " + full);
     open_ = true;
     *none_left = false;
     return Status::Ok();

@@ -144,6 +144,14 @@ TEST_F(FileSourceTest, BadInputIsNamedWithFileAndByte) {
   ASSERT_TRUE(gone.ok());
   ASSERT_TRUE((*gone)->RestorePosition("12\tpart-9.csv").ok());
   EXPECT_THAT((*gone)->Open().message(), HasSubstr("part-9.csv, partly read at the checkpoint, is gone"));
+  // One cut shorter than the offset read is refused, not taken as read.
+  auto cut = FileSource::Create(Setup(0, 1, dir_ + "/part-1.csv"));
+  ASSERT_TRUE(cut.ok());
+  ASSERT_TRUE((*cut)->RestorePosition("100000\tpart-1.csv").ok());
+  ASSERT_TRUE((*cut)->Open().ok());
+  JsonCollector rows(RowSchema());
+  bool finished = false;
+  EXPECT_THAT((*cut)->Emit(rows, 10, &finished).message(), HasSubstr("shorter than the 100000 already read"));
 }
 
 }  // namespace

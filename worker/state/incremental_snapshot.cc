@@ -175,7 +175,10 @@ Result<IncrementalUpload> IncrementalUploader::Upload(int64_t checkpoint_id, con
   std::map<std::string, proto::StateFile> reusable;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    reusable = reusable_;
+    // Only when the newest confirmation is of this uploader's previous
+    // upload: had a notification been lost, the confirmed files might be
+    // ones the coordinator dropped with a checkpoint this one superseded.
+    if (confirmed_ == last_uploaded_) reusable = reusable_;
   }
   IncrementalUpload upload;
   std::vector<proto::StateFile> ssts;
@@ -224,6 +227,7 @@ Result<IncrementalUpload> IncrementalUploader::Upload(int64_t checkpoint_id, con
 
   std::lock_guard<std::mutex> lock(mu_);
   if (checkpoint_id > confirmed_) unconfirmed_[checkpoint_id] = std::move(ssts);
+  last_uploaded_ = std::max(last_uploaded_, checkpoint_id);
   return upload;
 }
 

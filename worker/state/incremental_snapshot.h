@@ -83,6 +83,7 @@ class IncrementalUploader {
 
   std::mutex mu_;
   int64_t confirmed_ = -1;                                       // newest confirmed checkpoint
+  int64_t last_uploaded_ = -1;                                   // newest checkpoint uploaded
   std::map<std::string, proto::StateFile> reusable_;             // its SST files, by local name
   std::map<int64_t, std::vector<proto::StateFile>> unconfirmed_;  // SST files of later uploads
 };

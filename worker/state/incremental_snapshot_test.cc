@@ -299,5 +299,22 @@ TEST_F(IncrementalSnapshotTest, CopyStateFilesRefusesADamagedFile) {
   EXPECT_THAT(s.message(), HasSubstr(ssts.begin()->second.path()));
 }
 
+// A lost notification: checkpoint 2 was uploaded but never confirmed here,
+// so 1's files (which the coordinator may have dropped with 1) are not
+// reused by 3.
+TEST_F(IncrementalSnapshotTest, NoReuseWhenTheLastUploadWasNotConfirmed) {
+  Put(1, 1, "a");
+  IncrementalUpload first = Checkpoint(1);
+  uploader_->Confirm(1);
+  Put(2, 2, "b");
+  Checkpoint(2);
+  Put(3, 3, "c");
+  IncrementalUpload third = Checkpoint(3);
+  for (const auto& [name, file] : Ssts(first)) {
+    for (const auto& [name3, file3] : Ssts(third)) EXPECT_NE(file.path(), file3.path()) << name;
+  }
+  EXPECT_EQ(Restore(third), expected_);
+}
+
 }  // namespace
 }  // namespace sluice
