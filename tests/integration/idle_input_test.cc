@@ -47,10 +47,11 @@ class IdleInputTest : public ::testing::Test {
     return JobIdFromRunOutput(run.out);
   }
 
-  // The window subtask's rows in and windows fired so far.
+  // The window subtask's rows in and windows fired so far; {-1, -1} while the
+  // job is not yet RUNNING, so a poll right after submission just waits.
   std::pair<int64_t, int64_t> Windows(const std::string& id) {
     nlohmann::json status = cluster_->CliJson({"status", id});
-    EXPECT_EQ(status["state"], "RUNNING");
+    if (status["state"] != "RUNNING") return {-1, -1};
     for (const auto& v : status["vertices"]) {
       if (v["id"] == "windows") {
         return {v["subtasks"][0]["records_in"].get<int64_t>(), v["subtasks"][0]["records_out"].get<int64_t>()};
@@ -69,6 +70,7 @@ TEST_F(IdleInputTest, SilentSourceHoldsWindowsBackUnlessIdle) {
   // idleness the silent source's watermark holds every one of them.
   std::string held = Submit("0");
   ASSERT_TRUE(WaitUntil([&] { return Windows(held).first >= 20000; }, 15000)) << cluster_->Logs();
+  EXPECT_EQ(cluster_->JobState(held), "RUNNING");
   EXPECT_EQ(Windows(held).second, 0) << "no window may fire while a silent input holds event time";
   EXPECT_EQ(cluster_->Cli({"cancel", held}).exit_code, 0);
 
