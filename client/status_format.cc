@@ -65,7 +65,8 @@ nlohmann::json JobStatusJson(const proto::JobStatus& job, int64_t now_ms) {
                         {"last_completed_ms", c.last_completed_ms()},
                         {"last_path", c.last_path()},
                         {"restored_id", c.restored_id()},
-                        {"in_progress_id", c.in_progress_id()}};
+                        {"in_progress_id", c.in_progress_id()},
+                        {"in_progress", c.in_progress()}};
   out["vertices"] = nlohmann::json::array();
   for (const auto& v : job.vertices()) {
     nlohmann::json vertex = {{"id", v.id()},
@@ -125,8 +126,10 @@ std::string JobStatusText(const proto::JobStatus& job, int64_t now_ms) {
       << "  duration " << FormatDuration(DurationMs(job, now_ms)) << "\n";
   if (!job.failure().empty()) out << "  failure: " << job.failure() << "\n";
   const auto& c = job.checkpoints();
-  if (c.completed() > 0 || c.failed() > 0 || job.restarts() > 0) {
-    out << "  checkpoints: " << c.completed() << " completed, " << c.failed() << " failed";
+  if (c.completed() > 0 || c.failed() > 0 || c.in_progress() > 0 || job.restarts() > 0) {
+    out << "  checkpoints: " << c.completed() << " completed, " << c.failed() << " failed, " << c.in_progress()
+        << " in progress";
+    if (c.in_progress() > 0) out << " (newest " << c.in_progress_id() << ")";
     if (c.last_completed_id() > 0) {
       out << "; latest " << c.last_completed_id() << " at " << FormatTime(c.last_completed_ms()) << " took "
           << c.last_duration_ms() << " ms, " << c.last_bytes() << " bytes (" << c.last_path() << ")";

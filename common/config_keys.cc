@@ -49,7 +49,7 @@ const std::vector<ConfigKey>& AllConfigKeys() {
       {"checkpoint.dir", "", "Job: absolute directory on storage every worker shares, for checkpoints.", true},
       {"checkpoint.timeout", "60s", "Job: a checkpoint not complete after this long is abandoned.", true},
       {"checkpoint.min-pause", "0", "Job: least time between the end of a checkpoint and the next trigger.", true},
-      {"checkpoint.max-concurrent", "1", "Job: checkpoints in flight at once (only 1).", true},
+      {"checkpoint.max-concurrent", "1", "Job: checkpoints in flight at once (aligned only; a min-pause makes it 1).", true},
       {"checkpoint.retained", "1", "Job: completed checkpoints kept; a damaged one falls back to the one before.", true},
       {"checkpoint.tolerable-failures", "0", "Job: consecutive failed checkpoints tolerated before the job fails.", true},
       {"checkpoint.mode", "exactly-once", "Job: exactly-once (aligned barriers) or at-least-once.", true},

@@ -59,10 +59,8 @@ Result<CheckpointConfig> ParseCheckpointConfig(const JobKeys& c) {
   SLUICE_ASSIGN_OR_RETURN(config.min_pause_ms, Duration(c, "checkpoint.min-pause", 0, true));
   SLUICE_ASSIGN_OR_RETURN(config.retained, Count(c, "checkpoint.retained", 1));
   SLUICE_ASSIGN_OR_RETURN(config.tolerable_failures, Count(c, "checkpoint.tolerable-failures", 0));
-  SLUICE_ASSIGN_OR_RETURN(int concurrent, Count(c, "checkpoint.max-concurrent", 1));
-  if (concurrent != 1) {
-    return Status::InvalidArgument("checkpoint.max-concurrent: only 1 is supported (one checkpoint in flight)");
-  }
+  SLUICE_ASSIGN_OR_RETURN(config.max_concurrent, Count(c, "checkpoint.max-concurrent", 1));
+  if (config.max_concurrent < 1) return Status::InvalidArgument("checkpoint.max-concurrent must be at least 1");
   if (config.retained < 1) return Status::InvalidArgument("checkpoint.retained must be at least 1");
   auto mode = c.find("checkpoint.mode");
   if (mode != c.end()) {
@@ -82,6 +80,13 @@ Result<CheckpointConfig> ParseCheckpointConfig(const JobKeys& c) {
   if (config.unaligned && !config.exactly_once) {
     return Status::InvalidArgument("checkpoint.unaligned needs checkpoint.mode exactly-once: at-least-once "
                                    "barriers are never aligned");
+  }
+  // As in Flink: an unaligned checkpoint's in-flight data is collected per
+  // checkpoint, and a second one would overtake it.
+  if (config.max_concurrent > 1 && (config.unaligned || config.aligned_timeout_ms > 0)) {
+    return Status::InvalidArgument("checkpoint.max-concurrent " + std::to_string(config.max_concurrent) +
+                                   " cannot be combined with checkpoint.unaligned: unaligned checkpoints run "
+                                   "one at a time");
   }
   auto dir = c.find("checkpoint.dir");
   if (dir != c.end()) config.dir = dir->second;

@@ -17,6 +17,9 @@ struct CheckpointConfig {
   std::string dir;          // checkpoint.dir, shared by all workers
   int64_t timeout_ms = 60000;
   int64_t min_pause_ms = 0;     // between the end of one checkpoint and the next trigger
+  // Checkpoints in flight at once. As in Flink, a min-pause makes it one:
+  // the pause runs from a completion, so nothing starts while one is in flight.
+  int max_concurrent = 1;
   int retained = 1;             // completed checkpoints kept; restores fall back through them
   int tolerable_failures = 0;   // consecutive failed checkpoints before the job fails, as Flink
   bool exactly_once = true;     // checkpoint.mode; at-least-once does not align barriers

@@ -20,7 +20,18 @@ TEST(CheckpointPolicyTest, CheckpointsNeedAnAbsoluteDirectory) {
               HasSubstr("absolute"));
   EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.interval", "soon"}}).status().message(),
               HasSubstr("checkpoint.interval: 'soon'"));
-  EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.max-concurrent", "2"}}).status().message(), HasSubstr("only 1"));
+  auto concurrent = ParseCheckpointConfig({{"checkpoint.max-concurrent", "3"}});
+  ASSERT_TRUE(concurrent.ok());
+  EXPECT_EQ(concurrent->max_concurrent, 3);
+  EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.max-concurrent", "0"}}).status().message(), HasSubstr("at least 1"));
+  EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.max-concurrent", "2"}, {"checkpoint.unaligned", "true"}})
+                  .status()
+                  .message(),
+              HasSubstr("one at a time"));
+  EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.max-concurrent", "2"}, {"checkpoint.aligned-timeout", "1s"}})
+                  .status()
+                  .message(),
+              HasSubstr("one at a time"));
   EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.mode", "twice"}}).status().message(), HasSubstr("'twice'"));
   auto tuned = ParseCheckpointConfig({{"checkpoint.retained", "3"}, {"checkpoint.mode", "at-least-once"}});
   ASSERT_TRUE(tuned.ok());

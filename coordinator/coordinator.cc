@@ -163,7 +163,7 @@ void Coordinator::DriveJob(Job* job) {
   while (true) {
     if (!job->failure.empty()) {
       Transition(job, proto::FAILING);
-      AbortPendingCheckpoint(job, "the job is failing", false);
+      AbortAllPendingCheckpoints(job, "the job is failing");
       CancelTasksAndWait(job, lock);
       if (!job->cancel_requested && !stopping_ && Restart(job, lock)) continue;
       if (job->state == proto::FAILING) Transition(job, proto::FAILED);
@@ -176,7 +176,7 @@ void Coordinator::DriveJob(Job* job) {
       break;
     }
     if (AllSubtasks(*job, [](proto::TaskState s) { return s == proto::TASK_FINISHED; })) {
-      AbortPendingCheckpoint(job, "the job finished", false);
+      AbortAllPendingCheckpoints(job, "the job finished");
       Transition(job, proto::FINISHED);
       break;
     }
@@ -184,18 +184,24 @@ void Coordinator::DriveJob(Job* job) {
       SendCheckpointNotifications(job, lock);
       MaybeTriggerCheckpoint(job, lock);
       if (!job->failure.empty() || job->cancel_requested || stopping_) continue;
-      int64_t wait = std::max<int64_t>(1, job->next_trigger_mono - clock_->MonotonicMillis());
-      if (job->pending) wait = std::min<int64_t>(wait, 100);  // to notice a timeout
+      int64_t wait = job->next_trigger_mono - clock_->MonotonicMillis();
+      // Overdue yet not triggered: as many in flight as allowed; a
+      // completion wakes this loop at once.
+      if (wait <= 0) wait = 100;
+      if (!job->pending.empty()) wait = std::min<int64_t>(wait, 100);  // to notice a timeout
       changed_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait, 1000)));
     } else {
       // A savepoint without periodic checkpoints: a subtask that ended may
       // leave consumers that must start it themselves.
-      if (job->pending && job->pending->trigger_again) {
-        job->pending->trigger_again = false;
-        SendTrigger(job, lock);
-        continue;
+      bool triggered = false;
+      for (auto& [id, pending] : job->pending) {
+        if (!pending->trigger_again) continue;
+        pending->trigger_again = false;
+        SendTrigger(job, id, lock);
+        triggered = true;
+        break;  // the lock was released: the map may have changed
       }
-      changed_.wait(lock);
+      if (!triggered) changed_.wait(lock);
     }
   }
   ReleaseSlots(job);
@@ -263,15 +269,32 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
 
 void Coordinator::MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock) {
   const int64_t now = clock_->MonotonicMillis();
-  if (job->pending && now - job->pending->started_mono > job->checkpoint.timeout_ms) {
-    AbortPendingCheckpoint(job, "not complete within checkpoint.timeout (" +
-                                    std::to_string(job->checkpoint.timeout_ms) + " ms)");
+  std::vector<int64_t> expired, again;
+  for (auto& [id, pending] : job->pending) {
+    if (now - pending->started_mono > job->checkpoint.timeout_ms) {
+      expired.push_back(id);
+    } else if (pending->trigger_again) {
+      pending->trigger_again = false;
+      again.push_back(id);
+    }
   }
-  if (job->pending && job->pending->trigger_again) {
-    job->pending->trigger_again = false;
-    SendTrigger(job, lock);
+  for (int64_t id : expired) {
+    AbortPendingCheckpoint(job, id, "not complete within checkpoint.timeout (" +
+                                        std::to_string(job->checkpoint.timeout_ms) + " ms)");
   }
-  if (job->state != proto::RUNNING || job->pending || now < job->next_trigger_mono) return;
+  for (int64_t id : again) SendTrigger(job, id, lock);  // each looks its checkpoint up again
+  if (job->state != proto::RUNNING || now < job->next_trigger_mono) return;
+  if (!job->pending.empty()) {
+    // Another one may start beside those in flight only if none is a
+    // savepoint and no min-pause applies (it counts from a completion).
+    if (static_cast<int>(job->pending.size()) >= job->checkpoint.max_concurrent ||
+        job->checkpoint.min_pause_ms > 0) {
+      return;
+    }
+    for (const auto& [id, pending] : job->pending) {
+      if (!pending->savepoint_dir.empty()) return;
+    }
+  }
   job->next_trigger_mono = now + job->checkpoint.interval_ms;
   if (!CanCheckpoint(*job)) return;
   auto pending = std::make_unique<Job::PendingCheckpoint>();
@@ -283,9 +306,15 @@ void Coordinator::MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>&
       if (job->subtasks[v][i].state == proto::TASK_FINISHED) pending->finished.insert({static_cast<int>(v), static_cast<int>(i)});
     }
   }
-  log_->debug("job {}: triggering checkpoint {}", job->id, pending->id);
-  job->pending = std::move(pending);
-  SendTrigger(job, lock);
+  const int64_t id = pending->id;
+  log_->info("job {}: triggering checkpoint {} ({} in flight)", job->id, id, job->pending.size() + 1);
+  job->pending.emplace(id, std::move(pending));
+  SendTrigger(job, id, lock);
+}
+
+Coordinator::Job::PendingCheckpoint* Coordinator::FindPending(Job* job, int64_t id) const {
+  auto it = job->pending.find(id);
+  return it == job->pending.end() ? nullptr : it->second.get();
 }
 
 bool Coordinator::CanCheckpoint(const Job& job) const {
@@ -322,21 +351,26 @@ std::vector<std::pair<int, int>> Coordinator::OrphanedSubtasks(const Job& job) c
 }
 
 void Coordinator::OnSubtaskFinished(Job* job, int vertex, int subtask) {
-  if (!job->pending) return;
-  auto& pending = *job->pending;
   const std::pair<int, int> key{vertex, subtask};
-  if (pending.acks.count(key)) return;
-  if (job->subtasks[vertex][subtask].metrics.last_barrier_id() >= pending.id) return;  // its ack is on the way
-  pending.finished.insert(key);
-  pending.trigger_again = true;  // its consumers may now have no producer left
-  MaybeCompleteCheckpoint(job);
+  std::vector<int64_t> ids;
+  for (const auto& [id, pending] : job->pending) ids.push_back(id);
+  for (int64_t id : ids) {  // completing one may drop older ones
+    Job::PendingCheckpoint* pending = FindPending(job, id);
+    if (pending == nullptr || pending->acks.count(key)) continue;
+    if (job->subtasks[vertex][subtask].metrics.last_barrier_id() >= id) continue;  // its ack is on the way
+    pending->finished.insert(key);
+    pending->trigger_again = true;  // its consumers may now have no producer left
+    MaybeCompleteCheckpoint(job, id);
+  }
 }
 
 // A checkpoint starts at the sources, and at subtasks whose producers have
 // all ended (no barrier reaches those). A savepoint's directory is first
 // told to every worker of the job, so no task meets its barrier without
 // knowing where to write.
-void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
+void Coordinator::SendTrigger(Job* job, int64_t id, std::unique_lock<std::mutex>& lock) {
+  Job::PendingCheckpoint* pending = FindPending(job, id);
+  if (pending == nullptr) return;  // completed or aborted meanwhile
   std::set<std::string> sources, all;
   std::map<std::string, std::vector<std::string>> also_start;  // address -> "<vertex>#<subtask>"
   for (size_t v = 0; v < job->subtasks.size(); ++v) {
@@ -349,7 +383,7 @@ void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
     }
   }
   for (auto [v, i] : OrphanedSubtasks(*job)) {
-    if (!job->pending->started_directly.insert({v, i}).second) continue;
+    if (!pending->started_directly.insert({v, i}).second) continue;
     auto w = workers_.find(job->subtasks[v][i].worker_id);
     if (w == workers_.end()) continue;
     also_start[w->second.info.rpc_address()].push_back(job->graph.vertices(v).id() + "#" + std::to_string(i));
@@ -358,10 +392,10 @@ void Coordinator::SendTrigger(Job* job, std::unique_lock<std::mutex>& lock) {
   proto::TriggerCheckpointRequest request;
   request.set_job_id(job->id);
   request.set_attempt(job->attempt);
-  request.set_checkpoint_id(job->pending->id);
-  request.set_timestamp_ms(job->pending->timestamp_ms);
-  request.set_directory(job->pending->savepoint_dir);
-  request.set_drain(job->pending->drain);
+  request.set_checkpoint_id(pending->id);
+  request.set_timestamp_ms(pending->timestamp_ms);
+  request.set_directory(pending->savepoint_dir);
+  request.set_drain(pending->drain);
   lock.unlock();
   if (!request.directory().empty()) {
     request.set_start_sources(false);
@@ -407,10 +441,12 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
     return Status::Ok();
   };
   SLUICE_RETURN_IF_ERROR(ready());
-  // One snapshot at a time: a checkpoint in flight goes first.
+  // A savepoint runs alone: the checkpoints in flight go first.
   const int64_t deadline = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
-  while (job->pending && clock_->MonotonicMillis() < deadline) changed_.wait_for(lock, std::chrono::milliseconds(50));
-  if (job->pending) return Status::DeadlineExceeded("a checkpoint of job " + job_id + " is still in flight");
+  while (!job->pending.empty() && clock_->MonotonicMillis() < deadline) {
+    changed_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  if (!job->pending.empty()) return Status::DeadlineExceeded("a checkpoint of job " + job_id + " is still in flight");
   SLUICE_RETURN_IF_ERROR(ready());
   auto pending = std::make_unique<Job::PendingCheckpoint>();
   pending->id = job->next_checkpoint_id++;
@@ -425,15 +461,15 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
   pending->drain = drain;
   const int64_t id = pending->id;
   log_->info("job {}: savepoint {} to {}{}", job_id, id, pending->savepoint_dir, drain ? " (draining)" : "");
-  job->pending = std::move(pending);
-  SendTrigger(job, lock);
+  job->pending.emplace(id, std::move(pending));
+  SendTrigger(job, id, lock);
   const int64_t until = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
   while (!job->savepoints.count(id) && !IsTerminal(job->state) && clock_->MonotonicMillis() < until) {
     changed_.wait_for(lock, std::chrono::milliseconds(50));
   }
   auto result = job->savepoints.find(id);
   if (result == job->savepoints.end()) {
-    AbortPendingCheckpoint(job, "the job ended or the savepoint timed out");
+    AbortPendingCheckpoint(job, id, "the job ended or the savepoint timed out");
     return Status::Unavailable("savepoint " + std::to_string(id) + " of job " + job_id + " did not complete");
   }
   Result<std::string> path = result->second;
@@ -497,9 +533,16 @@ void Coordinator::DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& sna
   }
 }
 
-void Coordinator::AbortPendingCheckpoint(Job* job, const std::string& why, bool counts) {
-  if (!job->pending) return;
-  const auto& pending = *job->pending;
+void Coordinator::AbortAllPendingCheckpoints(Job* job, const std::string& why) {
+  while (!job->pending.empty()) AbortPendingCheckpoint(job, job->pending.begin()->first, why, false);
+}
+
+void Coordinator::AbortPendingCheckpoint(Job* job, int64_t id, const std::string& why, bool counts) {
+  auto it = job->pending.find(id);
+  if (it == job->pending.end()) return;
+  std::unique_ptr<Job::PendingCheckpoint> owned = std::move(it->second);
+  job->pending.erase(it);
+  const auto& pending = *owned;
   for (const auto& [key, snapshot] : pending.acks) DropUnreferencedFiles(job, snapshot);
   log_->warn("job {}: {} {} failed: {}", job->id, pending.savepoint_dir.empty() ? "checkpoint" : "savepoint",
              pending.id, why);
@@ -516,7 +559,6 @@ void Coordinator::AbortPendingCheckpoint(Job* job, const std::string& why, bool 
     job->savepoints.emplace(pending.id, Status::Unavailable("savepoint " + std::to_string(pending.id) + ": " + why));
     RemoveCheckpoint(pending.savepoint_dir);
   }
-  job->pending.reset();
   changed_.notify_all();
 }
 
@@ -525,12 +567,13 @@ void Coordinator::AcknowledgeCheckpoint(const proto::CheckpointAck& ack) {
   auto it = jobs_.find(ack.task().job_id());
   if (it == jobs_.end()) return;
   Job* job = it->second.get();
-  if (ack.task().attempt() != job->attempt || !job->pending || job->pending->id != ack.checkpoint_id()) {
+  Job::PendingCheckpoint* pending = ack.task().attempt() == job->attempt ? FindPending(job, ack.checkpoint_id()) : nullptr;
+  if (pending == nullptr) {
     DropUnreferencedFiles(job, ack.snapshot());  // of a checkpoint given up on
     return;
   }
   if (!ack.decline_reason().empty()) {
-    AbortPendingCheckpoint(job, ack.decline_reason());
+    AbortPendingCheckpoint(job, ack.checkpoint_id(), ack.decline_reason());
     return;
   }
   int v = -1;
@@ -538,20 +581,22 @@ void Coordinator::AcknowledgeCheckpoint(const proto::CheckpointAck& ack) {
     if (job->graph.vertices(i).id() == ack.task().vertex_id()) v = i;
   }
   if (v < 0 || ack.task().subtask() < 0 || ack.task().subtask() >= job->graph.vertices(v).parallelism()) return;
-  job->pending->acks[{v, ack.task().subtask()}] = ack.snapshot();
-  MaybeCompleteCheckpoint(job);
+  pending->acks[{v, ack.task().subtask()}] = ack.snapshot();
+  MaybeCompleteCheckpoint(job, ack.checkpoint_id());
 }
 
-void Coordinator::MaybeCompleteCheckpoint(Job* job) {
+void Coordinator::MaybeCompleteCheckpoint(Job* job, int64_t id) {
+  Job::PendingCheckpoint* pending = FindPending(job, id);
+  if (pending == nullptr) return;
   size_t expected = 0;
   for (const auto& vertex : job->subtasks) expected += vertex.size();
-  if (job->pending->acks.size() + job->pending->finished.size() == expected) CompleteCheckpoint(job);
+  if (pending->acks.size() + pending->finished.size() == expected) CompleteCheckpoint(job, id);
 }
 
 // Every subtask has stored its part: the checkpoint's metadata makes it
 // complete; the one before is removed; workers are told so sinks publish.
-void Coordinator::CompleteCheckpoint(Job* job) {
-  auto& pending = *job->pending;
+void Coordinator::CompleteCheckpoint(Job* job, int64_t id) {
+  auto& pending = *job->pending.at(id);
   proto::CheckpointMetadata metadata;
   metadata.set_job_id(job->id);
   metadata.set_checkpoint_id(pending.id);
@@ -574,7 +619,7 @@ void Coordinator::CompleteCheckpoint(Job* job) {
       savepoint ? pending.savepoint_dir : CheckpointDirectory(job->checkpoint.dir, job->id, pending.id);
   Status written = WriteCheckpointMetadata(dir, metadata);
   if (!written.ok()) {
-    AbortPendingCheckpoint(job, written.message());
+    AbortPendingCheckpoint(job, id, written.message());
     return;
   }
   if (savepoint) {
@@ -582,8 +627,8 @@ void Coordinator::CompleteCheckpoint(Job* job) {
     // and is never removed; sinks publish up to it all the same.
     log_->info("job {}: savepoint {} complete: {}", job->id, pending.id, dir);
     job->savepoints.emplace(pending.id, dir);
-    job->notify_id = pending.id;
-    job->pending.reset();
+    job->notify_id = std::max(job->notify_id, pending.id);
+    job->pending.erase(id);
     changed_.notify_all();
     return;
   }
@@ -611,8 +656,13 @@ void Coordinator::CompleteCheckpoint(Job* job) {
   stats.set_last_completed_ms(clock_->NowMillis());
   stats.set_last_path(dir);
   job->latest = std::make_unique<proto::CheckpointMetadata>(std::move(metadata));
-  job->notify_id = pending.id;
-  job->pending.reset();
+  job->notify_id = std::max(job->notify_id, pending.id);
+  job->pending.erase(id);  // `pending` is gone from here on
+  // As in Flink, a completed checkpoint subsumes older ones still in flight:
+  // it is newer, and restoring never goes back to them.
+  while (!job->pending.empty() && job->pending.begin()->first < id) {
+    AbortPendingCheckpoint(job, job->pending.begin()->first, "subsumed by checkpoint " + std::to_string(id), false);
+  }
   changed_.notify_all();
 }
 
@@ -913,7 +963,8 @@ proto::JobStatus Coordinator::StatusOf(const Job& job, bool with_vertices) const
   st.set_end_time_ms(job.end_time_ms);
   st.set_failure(job.failure);
   *st.mutable_checkpoints() = job.stats;
-  st.mutable_checkpoints()->set_in_progress_id(job.pending ? job.pending->id : 0);
+  st.mutable_checkpoints()->set_in_progress_id(job.pending.empty() ? 0 : job.pending.rbegin()->first);
+  st.mutable_checkpoints()->set_in_progress(static_cast<int32_t>(job.pending.size()));
   st.set_restarts(job.restarts);
   if (!with_vertices) return st;
   for (int v = 0; v < job.graph.vertices_size(); ++v) {

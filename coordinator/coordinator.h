@@ -119,7 +119,9 @@ class Coordinator {
       std::string savepoint_dir;  // non-empty: a savepoint, written there
     };
     std::map<int64_t, Result<std::string>> savepoints;  // id -> path, or why it failed
-    std::unique_ptr<PendingCheckpoint> pending;
+    // Checkpoints in flight, by id: at most checkpoint.max-concurrent, and a
+    // savepoint only alone.
+    std::map<int64_t, std::unique_ptr<PendingCheckpoint>> pending;
     std::unique_ptr<proto::CheckpointMetadata> latest;  // what the next attempt restores
     std::deque<std::string> retained;                   // completed checkpoints' directories, oldest first
     std::deque<std::vector<std::string>> retained_shared;  // per retained checkpoint: the shared files it lists
@@ -138,7 +140,7 @@ class Coordinator {
   bool Restart(Job* job, std::unique_lock<std::mutex>& lock);
   void MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock);
   void SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock);
-  void CompleteCheckpoint(Job* job);
+  void CompleteCheckpoint(Job* job, int64_t id);
   // Incremental snapshots: a shared file goes when no retained checkpoint
   // lists it any more.
   void ReleaseSharedFiles(Job* job, const std::vector<std::string>& files);
@@ -146,21 +148,24 @@ class Coordinator {
   // a retained checkpoint lists them.
   void DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& snapshot);
   void PopRetained(Job* job, bool newest);
-  // A subtask ended: unless it passed the pending checkpoint's barrier on
+  // A subtask ended: unless it passed a pending checkpoint's barrier on
   // (then it acknowledges), that checkpoint records it as finished.
   void OnSubtaskFinished(Job* job, int vertex, int subtask);
-  void MaybeCompleteCheckpoint(Job* job);
+  void MaybeCompleteCheckpoint(Job* job, int64_t id);
   // Subtasks can take part in a checkpoint: all running or finished, not all finished.
   bool CanCheckpoint(const Job& job) const;
   // Running subtasks that are no sources and whose producers have all ended.
   std::vector<std::pair<int, int>> OrphanedSubtasks(const Job& job) const;
-  void AbortPendingCheckpoint(Job* job, const std::string& why, bool counts = true);
+  void AbortPendingCheckpoint(Job* job, int64_t id, const std::string& why, bool counts = true);
+  // Every checkpoint in flight, not counted as failures (the job ends or restarts).
+  void AbortAllPendingCheckpoints(Job* job, const std::string& why);
+  Job::PendingCheckpoint* FindPending(Job* job, int64_t id) const;
   // Chooses the checkpoint a restart restores: the newest retained one
   // whose _metadata reads back whole. False (and the job failed) when every
   // retained checkpoint is damaged: it must not run on wrong state.
   bool SelectRestorePoint(Job* job);
-  // Sends the trigger of the pending checkpoint (lock released around RPCs).
-  void SendTrigger(Job* job, std::unique_lock<std::mutex>& lock);
+  // Sends the trigger of pending checkpoint `id` (lock released around RPCs).
+  void SendTrigger(Job* job, int64_t id, std::unique_lock<std::mutex>& lock);
   // Each step runs with mu_ held (unique_lock passed in) and may release it
   // around RPCs.
   bool AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock);

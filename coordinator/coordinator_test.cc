@@ -320,12 +320,13 @@ class CoordinatorCheckpointTest : public CoordinatorTest {
 
   // A running job: datagen -> blackhole at parallelism 2, checkpoints every
   // second; its four subtasks reported RUNNING.
-  std::string StartJob() {
+  std::string StartJob(const std::map<std::string, std::string>& config = {}) {
     AddWorker("w1:1", 2);
     proto::JobGraph graph = testing::TwoVertexGraph(2);
     (*graph.mutable_config())["checkpoint.interval"] = "1s";
     (*graph.mutable_config())["checkpoint.dir"] = dir_;
     (*graph.mutable_config())["checkpoint.tolerable-failures"] = "10";
+    for (const auto& [k, v] : config) (*graph.mutable_config())[k] = v;
     auto id = coordinator_->SubmitJob(graph);
     EXPECT_TRUE(id.ok()) << id.status().ToString();
     for (int i = 0; i < 500 && Deployed() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -364,6 +365,27 @@ class CoordinatorCheckpointTest : public CoordinatorTest {
     }
     ADD_FAILURE() << "checkpoint " << id << " was never triggered";
     return {};
+  }
+
+  // Whether checkpoint `id` was triggered within `ms` more of the clock,
+  // moved slowly enough that the job driver (waking every 100 ms of real
+  // time while a checkpoint is in flight) sees it pass.
+  bool TriggeredWithin(int64_t id, int64_t ms) {
+    for (int64_t t = 0; t <= ms; t += 100) {
+      {
+        std::lock_guard<std::mutex> lock(gateway_->mu_);
+        for (const auto& r : gateway_->triggers) {
+          if (r.checkpoint_id() == id && r.start_sources()) return true;
+        }
+      }
+      clock_.Advance(100);
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    }
+    return false;
+  }
+
+  void AckAll(int64_t checkpoint) {
+    for (const auto& r : tasks_) Ack(r, checkpoint);
   }
 
   void Ack(const proto::DeployTaskRequest& r, int64_t checkpoint, std::vector<std::string> shared = {}) {
@@ -467,6 +489,46 @@ TEST_F(CoordinatorCheckpointTest, FinishedSubtasksAreRecordedAndOrphanedOnesStar
   int finished = 0;
   for (const auto& t : metadata->tasks()) finished += t.finished() ? 1 : 0;
   EXPECT_EQ(finished, 2) << metadata->DebugString();
+  ASSERT_TRUE(coordinator_->CancelJob(job).ok());
+  WaitForState(job, proto::CANCELED);
+}
+
+TEST_F(CoordinatorCheckpointTest, UpToMaxConcurrentCheckpointsRunAndANewerOneSubsumesOlderOnes) {
+  const std::string job = StartJob({{"checkpoint.max-concurrent", "2"}});
+  AwaitTrigger(1);
+  ASSERT_TRUE(TriggeredWithin(2, 2000)) << "a second checkpoint starts while the first is in flight";
+  auto status = coordinator_->GetJob(job);
+  EXPECT_EQ(status->checkpoints().in_progress(), 2);
+  EXPECT_EQ(status->checkpoints().in_progress_id(), 2);
+  EXPECT_FALSE(TriggeredWithin(3, 3000)) << "no third one while two are in flight";
+  AckAll(1);
+  EXPECT_EQ(Completed(job), 1);
+  ASSERT_TRUE(TriggeredWithin(3, 2000)) << "a slot is free again";
+  // 3 completes while 2 still waits for a sink: 3 subsumes 2, which is
+  // dropped without counting against the job, and 2's late
+  // acknowledgement leaves nothing behind.
+  Ack(Task("source", 0), 2, {"late-2.sst"});
+  AckAll(3);
+  status = coordinator_->GetJob(job);
+  EXPECT_EQ(status->checkpoints().completed(), 2);
+  EXPECT_EQ(status->checkpoints().last_completed_id(), 3);
+  EXPECT_EQ(status->checkpoints().in_progress(), 0);
+  EXPECT_EQ(status->state(), proto::RUNNING);
+  EXPECT_FALSE(Exists("late-2.sst"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/" + job + "/chk-2"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/" + job + "/chk-3/_metadata"));
+  Ack(Task("sink", 1), 2);  // too late: ignored
+  EXPECT_EQ(Completed(job), 2);
+  ASSERT_TRUE(coordinator_->CancelJob(job).ok());
+  WaitForState(job, proto::CANCELED);
+}
+
+TEST_F(CoordinatorCheckpointTest, AMinPauseKeepsCheckpointsOneAtATime) {
+  const std::string job = StartJob({{"checkpoint.max-concurrent", "3"}, {"checkpoint.min-pause", "1ms"}});
+  AwaitTrigger(1);
+  EXPECT_FALSE(TriggeredWithin(2, 3000)) << "min-pause counts from a completion: none starts beside one";
+  AckAll(1);
+  EXPECT_TRUE(TriggeredWithin(2, 2000));
   ASSERT_TRUE(coordinator_->CancelJob(job).ok());
   WaitForState(job, proto::CANCELED);
 }

@@ -145,6 +145,32 @@ TEST_F(CheckpointRecoveryTest, KillingWorkersTwiceLosesAndDuplicatesNothing) {
   EXPECT_EQ(got, Expected());
 }
 
+// Several checkpoints in flight at once (checkpoint.max-concurrent), one
+// every 8 ms (one takes about 15 ms here), so that new ones start while
+// earlier ones still upload:
+// a kill and the restart from the newest completed one still lose and
+// duplicate nothing.
+TEST_F(CheckpointRecoveryTest, ConcurrentCheckpointsSurviveAKillExactlyOnce) {
+  StartCluster(3);
+  const std::string out = cluster_.dir() + "/out";
+  const std::string job_file = WriteJob(out,
+                                        "  restart-strategy.fixed-delay.delay: 100ms\n"
+                                        "  checkpoint.retained: 2\n"
+                                        "  checkpoint.max-concurrent: 3\n");
+  CommandResult run = cluster_.Cli({"run", job_file, "--detached", "-D", "checkpoint.interval=8ms"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string job = JobIdFromRunOutput(run.out);
+  ASSERT_NO_FATAL_FAILURE(KillAndReplace(job, "counts", 1));
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(job) == "FINISHED"; }, 90000)) << cluster_.Logs();
+  auto status = Status(job);
+  EXPECT_EQ(status["restarts"], 1);
+  EXPECT_GT(status["checkpoints"]["restored_id"].get<int64_t>(), 0);
+  const std::string logs = cluster_.Logs();
+  EXPECT_TRUE(logs.find("(2 in flight)") != std::string::npos || logs.find("(3 in flight)") != std::string::npos)
+      << "no checkpoint ever started beside another one";
+  EXPECT_EQ(Output(out), Expected());
+}
+
 // Every published line of every file under `dir`, sorted.
 std::vector<std::string> SortedLines(const std::string& dir) {
   std::vector<std::string> lines;
