@@ -94,7 +94,7 @@ TEST(TaskTest, CancelStopsAnUnboundedSourceQuickly) {
   auto start = std::chrono::steady_clock::now();
   (*task)->Cancel();
   (*task)->Join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_EQ(rec.states.back(), proto::TASK_CANCELED);
   EXPECT_GT(rec.last_metrics.records_in(), 0);
 }

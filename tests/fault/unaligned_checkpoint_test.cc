@@ -164,6 +164,11 @@ TEST_F(UnalignedCheckpointTest, UnderBackpressureUnalignedCompletesWhileAlignedT
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     status = Status(job);
+    if (!status.is_object()) {
+      ADD_FAILURE() << label << ": no status of job " << job << "\n" << cluster_.Logs();
+      Cancel(job);
+      return seen;
+    }
     EXPECT_EQ(status["state"], "RUNNING") << label << ": tolerable failures keep it running\n" << cluster_.Logs();
     seen.completed = status["checkpoints"]["completed"].get<int64_t>();
     seen.failed = status["checkpoints"]["failed"].get<int64_t>();
@@ -277,8 +282,10 @@ TEST_F(UnalignedCheckpointTest, KillWithInFlightDataLosesAndDuplicatesNothing) {
     std::string newest;
     ASSERT_TRUE(WaitUntil(
         [&] {
-          auto s = Status(job);
-          if (s["state"] != "RUNNING" || s["checkpoints"]["completed"].get<int64_t>() < target) return false;
+          auto s = Status(job);  // null while a status call fails
+          if (!s.is_object() || s["state"] != "RUNNING" || s["checkpoints"]["completed"].get<int64_t>() < target) {
+            return false;
+          }
           newest = s["checkpoints"]["last_path"].get<std::string>();
           return !ChannelFiles(newest).empty();
         },
@@ -294,7 +301,7 @@ TEST_F(UnalignedCheckpointTest, KillWithInFlightDataLosesAndDuplicatesNothing) {
     ASSERT_TRUE(WaitUntil(
         [&] {
           auto s = Status(job);
-          return s["restarts"].get<int>() == kill && s["state"] == "RUNNING";
+          return s.is_object() && s["state"] == "RUNNING" && s["restarts"].get<int>() >= kill;
         },
         20000))
         << "kill " << kill << ": the job did not restart\n" << cluster_.Logs();

@@ -121,22 +121,24 @@ operators:
   for (const auto& job : list["jobs"]) EXPECT_NE(job["state"], "RUNNING");
 }
 
-// A loopback port that was free a moment ago and has nobody listening.
-std::string UnusedAddress() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+// A loopback port bound by `fd` but not listening: connections to it are
+// refused, and no other process can take it while `fd` stays open.
+std::string UnusedAddress(int fd) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
   return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
 }
 
 TEST(NoCoordinatorTest, TheCliSaysItCannotReachTheCoordinator) {
-  std::string address = UnusedAddress();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  std::string address = UnusedAddress(fd);
   CommandResult r = RunCommand({SLUICE_BIN_DIR "/sluice", "--coordinator", address, "list"});
+  close(fd);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("cannot reach the coordinator at " + address));
   EXPECT_THAT(r.out, Not(HasSubstr("jobs")));

@@ -1,6 +1,7 @@
 #include "tests/support/process.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +33,10 @@ std::vector<char*> Argv(const std::vector<std::string>& argv) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  // A test binary that crashes or is killed on a timeout takes its daemons
+  // with it, instead of leaving them to load the machine. (Children are
+  // spawned from the test's main thread, whose end is the process's.)
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   auto args = Argv(argv);
   execv(args[0], args.data());
   dprintf(err_fd, "exec %s: %s\n", args[0], std::strerror(errno));
