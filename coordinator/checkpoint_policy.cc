@@ -88,6 +88,13 @@ Result<CheckpointConfig> ParseCheckpointConfig(const JobKeys& c) {
                                    " cannot be combined with checkpoint.unaligned: unaligned checkpoints run "
                                    "one at a time");
   }
+  // At-least-once barriers do not hold their channels: a fast input's next
+  // barrier would overtake a slow input's current one, and a task counts
+  // the barriers of one checkpoint at a time.
+  if (config.max_concurrent > 1 && !config.exactly_once) {
+    return Status::InvalidArgument("checkpoint.max-concurrent " + std::to_string(config.max_concurrent) +
+                                   " needs checkpoint.mode exactly-once: at-least-once checkpoints run one at a time");
+  }
   auto dir = c.find("checkpoint.dir");
   if (dir != c.end()) config.dir = dir->second;
   if (config.enabled() && config.dir.empty()) {

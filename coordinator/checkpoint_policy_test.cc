@@ -32,6 +32,10 @@ TEST(CheckpointPolicyTest, CheckpointsNeedAnAbsoluteDirectory) {
                   .status()
                   .message(),
               HasSubstr("one at a time"));
+  EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.max-concurrent", "2"}, {"checkpoint.mode", "at-least-once"}})
+                  .status()
+                  .message(),
+              HasSubstr("needs checkpoint.mode exactly-once"));
   EXPECT_THAT(ParseCheckpointConfig({{"checkpoint.mode", "twice"}}).status().message(), HasSubstr("'twice'"));
   auto tuned = ParseCheckpointConfig({{"checkpoint.retained", "3"}, {"checkpoint.mode", "at-least-once"}});
   ASSERT_TRUE(tuned.ok());

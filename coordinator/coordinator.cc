@@ -283,7 +283,7 @@ void Coordinator::MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>&
                                         std::to_string(job->checkpoint.timeout_ms) + " ms)");
   }
   for (int64_t id : again) SendTrigger(job, id, lock);  // each looks its checkpoint up again
-  if (job->state != proto::RUNNING || now < job->next_trigger_mono) return;
+  if (job->state != proto::RUNNING || now < job->next_trigger_mono || job->savepoints_waiting > 0) return;
   if (!job->pending.empty()) {
     // Another one may start beside those in flight only if none is a
     // savepoint and no min-pause applies (it counts from a completion).
@@ -442,10 +442,21 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
   };
   SLUICE_RETURN_IF_ERROR(ready());
   // A savepoint runs alone: the checkpoints in flight go first.
+  // Nothing new starts meanwhile, or overlapping checkpoints would never
+  // leave a gap.
   const int64_t deadline = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
+  // A job that ended may be pruned by a submission while this waits: it is
+  // looked up again after each wait.
+  auto still_there = [&] {
+    auto again = jobs_.find(job_id);
+    return again != jobs_.end() && again->second.get() == job;
+  };
+  ++job->savepoints_waiting;
   while (!job->pending.empty() && clock_->MonotonicMillis() < deadline) {
     changed_.wait_for(lock, std::chrono::milliseconds(50));
+    if (!still_there()) return Status::Unavailable("job " + job_id + " ended before its savepoint could start");
   }
+  --job->savepoints_waiting;
   if (!job->pending.empty()) return Status::DeadlineExceeded("a checkpoint of job " + job_id + " is still in flight");
   SLUICE_RETURN_IF_ERROR(ready());
   auto pending = std::make_unique<Job::PendingCheckpoint>();
@@ -463,9 +474,11 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
   log_->info("job {}: savepoint {} to {}{}", job_id, id, pending->savepoint_dir, drain ? " (draining)" : "");
   job->pending.emplace(id, std::move(pending));
   SendTrigger(job, id, lock);
+  if (!still_there()) return Status::Unavailable("job " + job_id + " ended during savepoint " + std::to_string(id));
   const int64_t until = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
   while (!job->savepoints.count(id) && !IsTerminal(job->state) && clock_->MonotonicMillis() < until) {
     changed_.wait_for(lock, std::chrono::milliseconds(50));
+    if (!still_there()) return Status::Unavailable("job " + job_id + " ended during savepoint " + std::to_string(id));
   }
   auto result = job->savepoints.find(id);
   if (result == job->savepoints.end()) {
@@ -534,22 +547,26 @@ void Coordinator::DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& sna
 }
 
 void Coordinator::AbortAllPendingCheckpoints(Job* job, const std::string& why) {
-  while (!job->pending.empty()) AbortPendingCheckpoint(job, job->pending.begin()->first, why, false);
+  while (!job->pending.empty()) AbortPendingCheckpoint(job, job->pending.begin()->first, why, AbortKind::kNotCounted);
 }
 
-void Coordinator::AbortPendingCheckpoint(Job* job, int64_t id, const std::string& why, bool counts) {
+void Coordinator::AbortPendingCheckpoint(Job* job, int64_t id, const std::string& why, AbortKind kind) {
   auto it = job->pending.find(id);
   if (it == job->pending.end()) return;
   std::unique_ptr<Job::PendingCheckpoint> owned = std::move(it->second);
   job->pending.erase(it);
   const auto& pending = *owned;
   for (const auto& [key, snapshot] : pending.acks) DropUnreferencedFiles(job, snapshot);
-  log_->warn("job {}: {} {} failed: {}", job->id, pending.savepoint_dir.empty() ? "checkpoint" : "savepoint",
-             pending.id, why);
+  if (kind == AbortKind::kSubsumed) {
+    log_->info("job {}: checkpoint {} dropped: {}", job->id, pending.id, why);
+  } else {
+    log_->warn("job {}: {} {} failed: {}", job->id, pending.savepoint_dir.empty() ? "checkpoint" : "savepoint",
+               pending.id, why);
+  }
   if (pending.savepoint_dir.empty()) {
-    job->stats.set_failed(job->stats.failed() + 1);
+    if (kind != AbortKind::kSubsumed) job->stats.set_failed(job->stats.failed() + 1);
     RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, pending.id));
-    if (counts && ++job->consecutive_failures > job->checkpoint.tolerable_failures) {
+    if (kind == AbortKind::kFailed && ++job->consecutive_failures > job->checkpoint.tolerable_failures) {
       FailJob(job, "checkpoint " + std::to_string(pending.id) + " failed: " + why + " (" +
                        std::to_string(job->consecutive_failures) +
                        " in a row; checkpoint.tolerable-failures is " +
@@ -661,7 +678,8 @@ void Coordinator::CompleteCheckpoint(Job* job, int64_t id) {
   // As in Flink, a completed checkpoint subsumes older ones still in flight:
   // it is newer, and restoring never goes back to them.
   while (!job->pending.empty() && job->pending.begin()->first < id) {
-    AbortPendingCheckpoint(job, job->pending.begin()->first, "subsumed by checkpoint " + std::to_string(id), false);
+    AbortPendingCheckpoint(job, job->pending.begin()->first, "subsumed by checkpoint " + std::to_string(id),
+                           AbortKind::kSubsumed);
   }
   changed_.notify_all();
 }

@@ -122,6 +122,7 @@ class Coordinator {
     // Checkpoints in flight, by id: at most checkpoint.max-concurrent, and a
     // savepoint only alone.
     std::map<int64_t, std::unique_ptr<PendingCheckpoint>> pending;
+    int savepoints_waiting = 0;  // savepoint requests waiting for `pending` to empty: nothing new starts
     std::unique_ptr<proto::CheckpointMetadata> latest;  // what the next attempt restores
     std::deque<std::string> retained;                   // completed checkpoints' directories, oldest first
     std::deque<std::vector<std::string>> retained_shared;  // per retained checkpoint: the shared files it lists
@@ -156,7 +157,10 @@ class Coordinator {
   bool CanCheckpoint(const Job& job) const;
   // Running subtasks that are no sources and whose producers have all ended.
   std::vector<std::pair<int, int>> OrphanedSubtasks(const Job& job) const;
-  void AbortPendingCheckpoint(Job* job, int64_t id, const std::string& why, bool counts = true);
+  // `counts`: towards checkpoint.tolerable-failures. A subsumed checkpoint
+  // is no failure at all: neither counted nor in the failed figure.
+  enum class AbortKind { kFailed, kNotCounted, kSubsumed };
+  void AbortPendingCheckpoint(Job* job, int64_t id, const std::string& why, AbortKind kind = AbortKind::kFailed);
   // Every checkpoint in flight, not counted as failures (the job ends or restarts).
   void AbortAllPendingCheckpoints(Job* job, const std::string& why);
   Job::PendingCheckpoint* FindPending(Job* job, int64_t id) const;

@@ -513,12 +513,40 @@ TEST_F(CoordinatorCheckpointTest, UpToMaxConcurrentCheckpointsRunAndANewerOneSub
   EXPECT_EQ(status->checkpoints().completed(), 2);
   EXPECT_EQ(status->checkpoints().last_completed_id(), 3);
   EXPECT_EQ(status->checkpoints().in_progress(), 0);
+  EXPECT_EQ(status->checkpoints().failed(), 0) << "a subsumed checkpoint is no failure";
   EXPECT_EQ(status->state(), proto::RUNNING);
   EXPECT_FALSE(Exists("late-2.sst"));
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/" + job + "/chk-2"));
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/" + job + "/chk-3/_metadata"));
   Ack(Task("sink", 1), 2);  // too late: ignored
   EXPECT_EQ(Completed(job), 2);
+  ASSERT_TRUE(coordinator_->CancelJob(job).ok());
+  WaitForState(job, proto::CANCELED);
+}
+
+TEST_F(CoordinatorCheckpointTest, ASavepointWaitsForTheCheckpointsInFlightAndNoNewOneStarts) {
+  const std::string job = StartJob({{"checkpoint.max-concurrent", "2"}});
+  AwaitTrigger(1);
+  ASSERT_TRUE(TriggeredWithin(2, 2000));
+  Result<std::string> savepoint = Status::Internal("not returned");
+  std::atomic<bool> returned{false};
+  std::thread client([&] {
+    savepoint = coordinator_->TriggerSavepoint(job, dir_ + "/savepoints", false, false);
+    returned = true;
+  });
+  // Overlapping checkpoints would never leave a gap: none starts while the
+  // savepoint waits, and it goes once both are done.
+  AckAll(1);
+  EXPECT_FALSE(TriggeredWithin(3, 2000)) << "no checkpoint may start while a savepoint waits";
+  AckAll(2);
+  proto::TriggerCheckpointRequest third = AwaitTrigger(3);
+  EXPECT_FALSE(third.directory().empty()) << "3 is the savepoint";
+  AckAll(3);
+  for (int i = 0; i < 500 && !returned; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!returned) (void)coordinator_->CancelJob(job);  // ends the wait, so the test fails instead of hanging
+  client.join();
+  ASSERT_TRUE(savepoint.ok()) << savepoint.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(*savepoint + "/_metadata"));
   ASSERT_TRUE(coordinator_->CancelJob(job).ok());
   WaitForState(job, proto::CANCELED);
 }

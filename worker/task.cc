@@ -719,8 +719,12 @@ Status Task::RunInputs() {
     if (requested_checkpoint_.load(std::memory_order_acquire) > started_checkpoint_) {
       Event barrier;
       {
+        // The newest only: older ones would be given up on at once anyway.
         std::lock_guard<std::mutex> lock(checkpoint_mu_);
-        barrier = Event::Barrier(requested_checkpoint_.load(std::memory_order_relaxed), requested_timestamp_ms_);
+        const CheckpointRequest newest = requests_.empty() ? CheckpointRequest{} : requests_.back();
+        requests_.clear();
+        barrier = Event::Barrier(std::max(newest.id, requested_checkpoint_.load(std::memory_order_relaxed)),
+                                 newest.timestamp_ms);
       }
       started_checkpoint_ = barrier.checkpoint_id;
       if (barrier.checkpoint_id > last_barrier_id_ && aligning == 0 && exactly_once_) {

@@ -100,7 +100,13 @@ class Task {
   // A task restored as finished ends at once and emits nothing.
   Status RunFinished();
   Status ReplayRestoredOutputs();
+  struct CheckpointRequest {
+    int64_t id = 0;
+    int64_t timestamp_ms = 0;
+    bool drain = false;
+  };
   Status MaybeStartCheckpoint();
+  void StartSourceCheckpoint(const CheckpointRequest& request);
   // A checkpoint's files, written off the task thread.
   struct Upload {
     struct File {
@@ -172,11 +178,14 @@ class Task {
   bool exactly_once_ = true;  // checkpoint.mode: align barriers
   CheckpointListener checkpoint_listener_;
   std::mutex checkpoint_mu_;
-  // Written under checkpoint_mu_ (with its timestamp); read without it on
+  // The newest trigger: written under checkpoint_mu_ (with requests_); read without it on
   // the task thread's fast path.
   std::atomic<int64_t> requested_checkpoint_{0};
-  int64_t requested_timestamp_ms_ = 0;  // guarded by checkpoint_mu_
-  bool requested_drain_ = false;        // guarded by checkpoint_mu_
+  // Triggers not started yet, oldest first; guarded by checkpoint_mu_. A
+  // queue, not the newest alone: with several checkpoints in flight a
+  // source busy in a batch may get two, and starts both (one after the
+  // other, at the same position) rather than leave the older one hanging.
+  std::deque<CheckpointRequest> requests_;
   bool drained_ = false;                // task thread: the source ends now
   std::atomic<int64_t> completed_checkpoint_{0};
   std::map<int64_t, std::string> checkpoint_dirs_;

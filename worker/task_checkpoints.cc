@@ -103,8 +103,7 @@ void Task::TriggerCheckpoint(int64_t checkpoint_id, int64_t timestamp_ms, bool d
   {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
     if (checkpoint_id > requested_checkpoint_.load(std::memory_order_relaxed)) {
-      requested_timestamp_ms_ = timestamp_ms;
-      requested_drain_ = drain;
+      requests_.push_back({checkpoint_id, timestamp_ms, drain});
       requested_checkpoint_.store(checkpoint_id, std::memory_order_release);
     }
   }
@@ -145,16 +144,23 @@ void Task::DeliverCheckpointNotifications() {
 // snapshotted is exactly where the barrier goes into the stream.
 Status Task::MaybeStartCheckpoint() {
   if (requested_checkpoint_.load(std::memory_order_acquire) <= started_checkpoint_) return Status::Ok();
-  int64_t id, timestamp;
-  bool drain;
+  std::deque<CheckpointRequest> due;
   {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
-    id = requested_checkpoint_.load(std::memory_order_relaxed);
-    timestamp = requested_timestamp_ms_;
-    drain = requested_drain_;
+    due.swap(requests_);
   }
+  for (const CheckpointRequest& request : due) {
+    if (request.id <= started_checkpoint_) continue;
+    StartSourceCheckpoint(request);
+    if (drained_) break;  // the source ends after this barrier
+  }
+  return Status::Ok();
+}
+
+void Task::StartSourceCheckpoint(const CheckpointRequest& request) {
+  const int64_t id = request.id;
   started_checkpoint_ = id;
-  if (drain) {
+  if (request.drain) {
     // Event time ends here: every window fires before the savepoint, and
     // the source stops after its barrier.
     head_->EmitWatermark(INT64_MAX);
@@ -163,10 +169,9 @@ Status Task::MaybeStartCheckpoint() {
   // Savepoints are always aligned, as in Flink: they must be self-contained.
   const bool unaligned = unaligned_ && !IsSavepoint(id);
   auto upload = BeginSnapshot(id);
-  PassBarrier(unaligned && aligned_timeout_ms_ == 0 ? Event::UnalignedBarrier(id, timestamp)
-                                                    : Event::Barrier(id, timestamp),
+  PassBarrier(unaligned && aligned_timeout_ms_ == 0 ? Event::UnalignedBarrier(id, request.timestamp_ms)
+                                                    : Event::Barrier(id, request.timestamp_ms),
               std::move(upload), {}, {}, unaligned);
-  return Status::Ok();
 }
 
 bool Task::IsSavepoint(int64_t checkpoint_id) {
