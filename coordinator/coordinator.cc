@@ -204,6 +204,12 @@ void Coordinator::DriveJob(Job* job) {
       if (!triggered) changed_.wait(lock);
     }
   }
+  // Ended: no checkpoint will list a released file again.
+  for (const auto& [file, released_by] : job->released) {
+    std::error_code ec;
+    if (!job->shared_refs.count(file)) std::filesystem::remove(file, ec);
+  }
+  job->released.clear();
   ReleaseSlots(job);
 }
 
@@ -245,6 +251,11 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
     Transition(job, proto::FAILED);
     return false;
   }
+  // The new attempt's uploaders reuse only the restored checkpoint's files
+  // (retained, so counted): no released file can be listed any more.
+  job->notified_id = job->notify_id;
+  job->notify_retry_mono = 0;
+  DeleteReleasedFiles(job);
   job->failure.clear();
   job->stats.set_restored_id(job->latest ? job->latest->checkpoint_id() : 0);
   for (auto& vertex : job->subtasks) {
@@ -301,6 +312,7 @@ void Coordinator::MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>&
   pending->id = job->next_checkpoint_id++;
   pending->timestamp_ms = clock_->NowMillis();
   pending->started_mono = now;
+  pending->base_id = job->notified_id;
   for (size_t v = 0; v < job->subtasks.size(); ++v) {
     for (size_t i = 0; i < job->subtasks[v].size(); ++i) {
       if (job->subtasks[v][i].state == proto::TASK_FINISHED) pending->finished.insert({static_cast<int>(v), static_cast<int>(i)});
@@ -463,6 +475,7 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
   pending->id = job->next_checkpoint_id++;
   pending->timestamp_ms = clock_->NowMillis();
   pending->started_mono = clock_->MonotonicMillis();
+  pending->base_id = job->notified_id;
   pending->savepoint_dir = directory + "/savepoint-" + job_id.substr(0, 6) + "-" + std::to_string(pending->id);
   for (size_t v = 0; v < job->subtasks.size(); ++v) {
     for (size_t i = 0; i < job->subtasks[v].size(); ++i) {
@@ -505,7 +518,7 @@ bool Coordinator::SelectRestorePoint(Job* job) {
     std::string why = metadata.ok() ? job->bad_checkpoint_reason : metadata.status().message();
     log_->error("job {}: checkpoint {} cannot be restored: {}", job->id, dir, why);
     damage += (damage.empty() ? "" : "; ") + dir + ": " + why;
-    PopRetained(job, true);
+    PopRetained(job, true, 0);
   }
   if (damage.empty()) return true;  // none retained: as before (from the start, or a savepoint)
   job->latest.reset();
@@ -513,10 +526,10 @@ bool Coordinator::SelectRestorePoint(Job* job) {
   return false;
 }
 
-void Coordinator::PopRetained(Job* job, bool newest) {
+void Coordinator::PopRetained(Job* job, bool newest, int64_t released_by) {
   if (job->retained.empty()) return;
   RemoveCheckpoint(newest ? job->retained.back() : job->retained.front());
-  ReleaseSharedFiles(job, newest ? job->retained_shared.back() : job->retained_shared.front());
+  ReleaseSharedFiles(job, newest ? job->retained_shared.back() : job->retained_shared.front(), released_by);
   if (newest) {
     job->retained.pop_back();
     job->retained_shared.pop_back();
@@ -526,20 +539,38 @@ void Coordinator::PopRetained(Job* job, bool newest) {
   }
 }
 
-void Coordinator::ReleaseSharedFiles(Job* job, const std::vector<std::string>& files) {
+void Coordinator::ReleaseSharedFiles(Job* job, const std::vector<std::string>& files, int64_t released_by) {
   for (const auto& f : files) {
     auto it = job->shared_refs.find(f);
     if (it == job->shared_refs.end() || --it->second > 0) continue;
     job->shared_refs.erase(it);
-    std::error_code ec;
-    std::filesystem::remove(f, ec);
+    job->released[f] = released_by;
+  }
+  DeleteReleasedFiles(job);
+}
+
+void Coordinator::DeleteReleasedFiles(Job* job) {
+  int64_t oldest_base = INT64_MAX;  // of the checkpoints in flight
+  for (const auto& [id, pending] : job->pending) oldest_base = std::min(oldest_base, pending->base_id);
+  for (auto it = job->released.begin(); it != job->released.end();) {
+    const auto& [file, released_by] = *it;
+    if (job->shared_refs.count(file)) {
+      it = job->released.erase(it);  // a checkpoint that completed since lists it again
+    } else if (job->notified_id >= released_by && oldest_base >= released_by) {
+      std::error_code ec;
+      std::filesystem::remove(file, ec);
+      it = job->released.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
 void Coordinator::DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& snapshot) {
   for (const auto& o : snapshot.operators()) {
     for (const auto& f : o.rocksdb_files()) {
-      if (!f.shared() || job->shared_refs.count(f.path())) continue;
+      // A released file may still be listed by another checkpoint in flight.
+      if (!f.shared() || job->shared_refs.count(f.path()) || job->released.count(f.path())) continue;
       std::error_code ec;
       std::filesystem::remove(f.path(), ec);
     }
@@ -576,6 +607,7 @@ void Coordinator::AbortPendingCheckpoint(Job* job, int64_t id, const std::string
     job->savepoints.emplace(pending.id, Status::Unavailable("savepoint " + std::to_string(pending.id) + ": " + why));
     RemoveCheckpoint(pending.savepoint_dir);
   }
+  DeleteReleasedFiles(job);  // it may have been the last to hold some back
   changed_.notify_all();
 }
 
@@ -660,7 +692,7 @@ void Coordinator::CompleteCheckpoint(Job* job, int64_t id) {
   }
   for (const auto& f : shared) ++job->shared_refs[f];
   job->retained_shared.push_back(std::move(shared));
-  while (static_cast<int>(job->retained.size()) > job->checkpoint.retained) PopRetained(job, false);
+  while (static_cast<int>(job->retained.size()) > job->checkpoint.retained) PopRetained(job, false, id);
   job->consecutive_failures = 0;
   job->next_trigger_mono = std::max(job->next_trigger_mono, clock_->MonotonicMillis() + job->checkpoint.min_pause_ms);
   const int64_t duration = clock_->MonotonicMillis() - pending.started_mono;
@@ -681,27 +713,41 @@ void Coordinator::CompleteCheckpoint(Job* job, int64_t id) {
     AbortPendingCheckpoint(job, job->pending.begin()->first, "subsumed by checkpoint " + std::to_string(id),
                            AbortKind::kSubsumed);
   }
+  DeleteReleasedFiles(job);
   changed_.notify_all();
 }
 
+// Every worker is told, again after a failure (it is idempotent): sinks
+// publish on it, and released shared files wait for it.
 void Coordinator::SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock) {
-  if (job->notify_id <= job->notified_id) return;
-  job->notified_id = job->notify_id;
+  if (job->notify_id <= job->notified_id || clock_->MonotonicMillis() < job->notify_retry_mono) return;
+  const int64_t attempt = job->attempt;
   proto::NotifyCheckpointCompleteRequest request;
   request.set_job_id(job->id);
-  request.set_attempt(job->attempt);
-  request.set_checkpoint_id(job->notified_id);
+  request.set_attempt(attempt);
+  request.set_checkpoint_id(job->notify_id);
   std::set<std::string> addresses;
   for (const auto& worker_id : job->slot_workers) {
     auto w = workers_.find(worker_id);
     if (w != workers_.end()) addresses.insert(w->second.info.rpc_address());
   }
   lock.unlock();
+  bool all = true;
   for (const auto& address : addresses) {
     Status s = gateway_->NotifyCheckpointComplete(address, request);
-    if (!s.ok()) log_->warn("job {}: checkpoint {} notification: {}", job->id, request.checkpoint_id(), s.message());
+    if (!s.ok()) {
+      log_->warn("job {}: checkpoint {} notification: {}", job->id, request.checkpoint_id(), s.message());
+      all = false;
+    }
   }
   lock.lock();
+  if (job->attempt != attempt) return;
+  if (!all) {
+    job->notify_retry_mono = clock_->MonotonicMillis() + 200;
+    return;
+  }
+  job->notified_id = std::max(job->notified_id, request.checkpoint_id());
+  DeleteReleasedFiles(job);
 }
 
 bool Coordinator::AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock) {

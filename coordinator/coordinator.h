@@ -115,6 +115,7 @@ class Coordinator {
       // Non-source subtasks told to start it (their producers all ended).
       std::set<std::pair<int, int>> started_directly;
       bool trigger_again = false;  // a subtask ended: more may have to start it
+      int64_t base_id = 0;  // notified_id at its trigger: its uploads list no file released after that
       bool drain = false;          // stop --drain
       std::string savepoint_dir;  // non-empty: a savepoint, written there
     };
@@ -132,7 +133,15 @@ class Coordinator {
     int consecutive_failures = 0;     // failed checkpoints since the last completed one
     int backoff_restarts = 0;         // restarts since the exponential backoff last reset
     int64_t last_restart_mono = 0;
-    int64_t notify_id = 0, notified_id = 0;             // completions to tell the workers
+    int64_t notify_id = 0;          // the newest completion, to tell the workers
+    int64_t notified_id = 0;        // the newest completion every worker of the job was told of
+    int64_t notify_retry_mono = 0;  // a worker missed a notification: when to tell them again
+    // Shared files no retained checkpoint lists any more, each with the
+    // completion that released it. Uploads reuse the files of the newest
+    // checkpoint a worker was told completed, so a checkpoint triggered
+    // before every worker knew of that completion may still list one: it
+    // is deleted only once no such checkpoint is in flight.
+    std::map<std::string, int64_t> released;
     proto::CheckpointStats stats;
   };
 
@@ -144,11 +153,15 @@ class Coordinator {
   void CompleteCheckpoint(Job* job, int64_t id);
   // Incremental snapshots: a shared file goes when no retained checkpoint
   // lists it any more.
-  void ReleaseSharedFiles(Job* job, const std::vector<std::string>& files);
+  void ReleaseSharedFiles(Job* job, const std::vector<std::string>& files, int64_t released_by);
+  // Deletes the released files no checkpoint in flight may list.
+  void DeleteReleasedFiles(Job* job);
   // Deletes the shared files of a snapshot that will never complete, unless
   // a retained checkpoint lists them.
   void DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& snapshot);
-  void PopRetained(Job* job, bool newest);
+  // `released_by`: the completion that pushed it out (0: none, when
+  // restoring; then nothing is in flight).
+  void PopRetained(Job* job, bool newest, int64_t released_by);
   // A subtask ended: unless it passed a pending checkpoint's barrier on
   // (then it acknowledges), that checkpoint records it as finished.
   void OnSubtaskFinished(Job* job, int vertex, int subtask);

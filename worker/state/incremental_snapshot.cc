@@ -171,14 +171,15 @@ Result<IncrementalUpload> IncrementalUploader::Upload(int64_t checkpoint_id, con
     if (ec) return Status::IoError(what + ": " + dir + ": " + ec.message());
   }
 
-  // Copied, so that the files are copied without holding the lock.
+  // Copied, so that the files are copied without holding the lock. The
+  // newest confirmed checkpoint's files, even while later uploads are not
+  // confirmed yet (several checkpoints in flight): the coordinator keeps a
+  // file it no longer counts until no checkpoint triggered before every
+  // worker knew of the completion that released it is in flight.
   std::map<std::string, proto::StateFile> reusable;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // Only when the newest confirmation is of this uploader's previous
-    // upload: had a notification been lost, the confirmed files might be
-    // ones the coordinator dropped with a checkpoint this one superseded.
-    if (confirmed_ == last_uploaded_) reusable = reusable_;
+    reusable = reusable_;
   }
   IncrementalUpload upload;
   std::vector<proto::StateFile> ssts;
@@ -227,7 +228,6 @@ Result<IncrementalUpload> IncrementalUploader::Upload(int64_t checkpoint_id, con
 
   std::lock_guard<std::mutex> lock(mu_);
   if (checkpoint_id > confirmed_) unconfirmed_[checkpoint_id] = std::move(ssts);
-  last_uploaded_ = std::max(last_uploaded_, checkpoint_id);
   return upload;
 }
 

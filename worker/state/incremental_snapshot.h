@@ -16,8 +16,9 @@
 //
 // A shared file is thus referenced by several checkpoints. The coordinator
 // counts the references of the retained checkpoints and deletes a shared file
-// none of them lists any more. Only files of checkpoints known to be complete
-// (Confirm) are reused: an aborted checkpoint's files may already be gone.
+// none of them lists any more (once no checkpoint in flight may list it).
+// Only files of the newest checkpoint known to be complete (Confirm) are
+// reused: an aborted checkpoint's files may already be gone.
 //
 // Restoring copies the files of one snapshot into a scratch directory, opens
 // it read-only and adds the entries of the subtask's key groups to the
@@ -83,7 +84,6 @@ class IncrementalUploader {
 
   std::mutex mu_;
   int64_t confirmed_ = -1;                                       // newest confirmed checkpoint
-  int64_t last_uploaded_ = -1;                                   // newest checkpoint uploaded
   std::map<std::string, proto::StateFile> reusable_;             // its SST files, by local name
   std::map<int64_t, std::vector<proto::StateFile>> unconfirmed_;  // SST files of later uploads
 };

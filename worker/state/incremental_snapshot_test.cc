@@ -299,19 +299,26 @@ TEST_F(IncrementalSnapshotTest, CopyStateFilesRefusesADamagedFile) {
   EXPECT_THAT(s.message(), HasSubstr(ssts.begin()->second.path()));
 }
 
-// A lost notification: checkpoint 2 was uploaded but never confirmed here,
-// so 1's files (which the coordinator may have dropped with 1) are not
-// reused by 3.
-TEST_F(IncrementalSnapshotTest, NoReuseWhenTheLastUploadWasNotConfirmed) {
+// Several checkpoints in flight: 2 is uploaded but not confirmed yet when 3
+// is taken. 3 still reuses what confirmed 1 uploaded, and uploads 2's file
+// again under a name of its own (2 may be the one dropped).
+TEST_F(IncrementalSnapshotTest, ReusesTheNewestConfirmedFilesWhileLaterOnesAreInFlight) {
   Put(1, 1, "a");
   IncrementalUpload first = Checkpoint(1);
   uploader_->Confirm(1);
   Put(2, 2, "b");
-  Checkpoint(2);
+  IncrementalUpload second = Checkpoint(2);
   Put(3, 3, "c");
   IncrementalUpload third = Checkpoint(3);
-  for (const auto& [name, file] : Ssts(first)) {
-    for (const auto& [name3, file3] : Ssts(third)) EXPECT_NE(file.path(), file3.path()) << name;
+  auto first_ssts = Ssts(first), second_ssts = Ssts(second), third_ssts = Ssts(third);
+  ASSERT_FALSE(first_ssts.empty());
+  for (const auto& [name, file] : first_ssts) {
+    ASSERT_TRUE(third_ssts.count(name)) << name;
+    EXPECT_EQ(third_ssts.at(name).path(), file.path()) << name << " is reused as 1 uploaded it";
+  }
+  for (const auto& [name, file] : second_ssts) {
+    if (first_ssts.count(name) || !third_ssts.count(name)) continue;
+    EXPECT_NE(third_ssts.at(name).path(), file.path()) << name << " of unconfirmed 2 is not shared with it";
   }
   EXPECT_EQ(Restore(third), expected_);
 }
