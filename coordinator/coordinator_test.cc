@@ -391,8 +391,21 @@ class CoordinatorCheckpointTest : public CoordinatorTest {
     return false;
   }
 
-  void AckAll(int64_t checkpoint) {
-    for (const auto& r : tasks_) Ack(r, checkpoint);
+  // Every subtask acknowledges; source 0 lists `source0_files` as shared.
+  void AckAll(int64_t checkpoint, const std::vector<std::string>& source0_files = {}) {
+    for (const auto& r : tasks_) {
+      const bool source0 = r.task().vertex_id() == "source" && r.task().subtask() == 0;
+      Ack(r, checkpoint, source0 ? source0_files : std::vector<std::string>{});
+    }
+  }
+
+  void Decline(const proto::DeployTaskRequest& r, int64_t checkpoint, const std::string& reason) {
+    proto::CheckpointAck decline;
+    decline.set_worker_id(gateway_->worker_of_address[AddressOf(r)]);
+    *decline.mutable_task() = r.task();
+    decline.set_checkpoint_id(checkpoint);
+    decline.set_decline_reason(reason);
+    coordinator_->AcknowledgeCheckpoint(decline);
   }
 
   void Ack(const proto::DeployTaskRequest& r, int64_t checkpoint, std::vector<std::string> shared = {}) {
@@ -430,16 +443,10 @@ class CoordinatorCheckpointTest : public CoordinatorTest {
 TEST_F(CoordinatorCheckpointTest, SharedFilesGoWhenNoRetainedCheckpointListsThem) {
   const std::string job = StartJob();
   AwaitTrigger(1);
-  Ack(Task("source", 0), 1, {"a.sst", "b.sst"});
-  Ack(Task("source", 1), 1);
-  Ack(Task("sink", 0), 1);
-  Ack(Task("sink", 1), 1);
+  AckAll(1, {"a.sst", "b.sst"});
   EXPECT_EQ(Completed(job), 1);
   AwaitTrigger(2);
-  Ack(Task("source", 0), 2, {"b.sst", "c.sst"});
-  Ack(Task("source", 1), 2);
-  Ack(Task("sink", 0), 2);
-  Ack(Task("sink", 1), 2);
+  AckAll(2, {"b.sst", "c.sst"});
   EXPECT_EQ(Completed(job), 2);
   // One checkpoint retained: 1's own file goes, the one both list stays.
   EXPECT_TRUE(GoneSoon("a.sst"));
@@ -449,12 +456,7 @@ TEST_F(CoordinatorCheckpointTest, SharedFilesGoWhenNoRetainedCheckpointListsThem
   // those the retained one lists; so does an acknowledgement that comes late.
   AwaitTrigger(3);
   Ack(Task("source", 0), 3, {"c.sst", "d.sst"});
-  proto::CheckpointAck decline;
-  decline.set_worker_id(gateway_->worker_of_address[AddressOf(Task("sink", 0))]);
-  *decline.mutable_task() = Task("sink", 0).task();
-  decline.set_checkpoint_id(3);
-  decline.set_decline_reason("disk full");
-  coordinator_->AcknowledgeCheckpoint(decline);
+  Decline(Task("sink", 0), 3, "disk full");
   EXPECT_FALSE(Exists("d.sst"));
   EXPECT_TRUE(Exists("c.sst"));
   Ack(Task("source", 1), 3, {"e.sst"});
@@ -545,20 +547,14 @@ TEST_F(CoordinatorCheckpointTest, UpToMaxConcurrentCheckpointsRunAndANewerOneSub
 TEST_F(CoordinatorCheckpointTest, AFileReleasedWhileACheckpointInFlightMayListItStays) {
   const std::string job = StartJob({{"checkpoint.max-concurrent", "2"}});
   AwaitTrigger(1);
-  Ack(Task("source", 0), 1, {"x.sst"});
-  Ack(Task("source", 1), 1);
-  Ack(Task("sink", 0), 1);
-  Ack(Task("sink", 1), 1);
+  AckAll(1, {"x.sst"});
   ASSERT_EQ(Completed(job), 1);
   AwaitTrigger(2);
   ASSERT_TRUE(TriggeredWithin(3, 2000));
   // 2 (its upload before 1 was confirmed) uploaded its own copy; 3 lists
   // 1's x.sst.
   Ack(Task("source", 0), 3, {"x.sst"});
-  Ack(Task("source", 0), 2, {"y.sst"});
-  Ack(Task("source", 1), 2);
-  Ack(Task("sink", 0), 2);
-  Ack(Task("sink", 1), 2);
+  AckAll(2, {"y.sst"});
   ASSERT_EQ(Completed(job), 2);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the driver tells the workers of 2
   EXPECT_TRUE(Exists("x.sst")) << "3, in flight, lists it";
@@ -572,19 +568,11 @@ TEST_F(CoordinatorCheckpointTest, AFileReleasedWhileACheckpointInFlightMayListIt
   ASSERT_TRUE(TriggeredWithin(4, 2000));
   ASSERT_TRUE(TriggeredWithin(5, 2000));
   Ack(Task("source", 0), 5, {"x.sst"});
-  Ack(Task("source", 0), 4, {"z.sst"});
-  Ack(Task("source", 1), 4);
-  Ack(Task("sink", 0), 4);
-  Ack(Task("sink", 1), 4);
+  AckAll(4, {"z.sst"});
   ASSERT_EQ(Completed(job), 4);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(Exists("x.sst")) << "5, in flight, lists it";
-  proto::CheckpointAck decline;
-  decline.set_worker_id(gateway_->worker_of_address[AddressOf(Task("sink", 0))]);
-  *decline.mutable_task() = Task("sink", 0).task();
-  decline.set_checkpoint_id(5);
-  decline.set_decline_reason("disk full");
-  coordinator_->AcknowledgeCheckpoint(decline);
+  Decline(Task("sink", 0), 5, "disk full");
   EXPECT_TRUE(GoneSoon("x.sst")) << "nothing lists it any more";
   EXPECT_TRUE(Exists("z.sst"));
   ASSERT_TRUE(coordinator_->CancelJob(job).ok());

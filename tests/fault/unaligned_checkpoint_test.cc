@@ -115,6 +115,7 @@ TEST_F(UnalignedCheckpointTest, UnderBackpressureUnalignedCompletesWhileAlignedT
                           << "  unaligned: \"false\"\n"
                           << "  aligned-timeout: 0ms\n"
                           << "  sources: 2\n"
+                          << "  throttle: 5000\n"
                           << "parallelism: 2\n"
                           << "config:\n"
                           << "  checkpoint.interval: 500ms\n"
@@ -131,7 +132,7 @@ TEST_F(UnalignedCheckpointTest, UnderBackpressureUnalignedCompletesWhileAlignedT
                           << "  - id: slow\n"
                           << "    type: throttle\n"
                           << "    input: {from: gen, partition: hash, key: [key]}\n"
-                          << "    rows-per-second: 5000\n"
+                          << "    rows-per-second: ${throttle}\n"
                           << "  - {id: out, type: blackhole}\n";
 
   // Runs the job for kWatchMs with `-D` settings, noting every checkpoint
@@ -182,6 +183,12 @@ TEST_F(UnalignedCheckpointTest, UnderBackpressureUnalignedCompletesWhileAlignedT
     return seen;
   };
 
+  // The yardstick: aligned checkpoints of the same job without
+  // backpressure (a throttle no faster source can reach).
+  Observed free = watch("aligned, free", {"unaligned=false", "throttle=1000000000"});
+  EXPECT_GE(free.completed, 5) << free.ToString();
+  EXPECT_EQ(free.failed, 0) << free.ToString();
+
   // Aligned: every barrier waits behind the full queues; each checkpoint
   // times out (the next starts at once), none completes.
   Observed aligned = watch("aligned", {"unaligned=false"});
@@ -194,6 +201,11 @@ TEST_F(UnalignedCheckpointTest, UnderBackpressureUnalignedCompletesWhileAlignedT
   EXPECT_GE(unaligned.completed, 5) << unaligned.ToString();
   EXPECT_EQ(unaligned.failed, 0) << unaligned.ToString();
   EXPECT_LT(unaligned.MaxDuration(), kTimeoutMs / 2) << unaligned.ToString();
+  // About as long as an aligned one without backpressure: the same order
+  // (tens of ms here), not the seconds the queues take to drain. The margin
+  // is for writing megabytes of in-flight data on a loaded machine.
+  EXPECT_LT(unaligned.MaxDuration(), free.MaxDuration() + 500)
+      << "unaligned under backpressure: " << unaligned.ToString() << "\naligned without: " << free.ToString();
   // Sources' positions are a few bytes and nothing keeps keyed state: the
   // rest is in-flight data (megabytes of queued buffers).
   EXPECT_GT(unaligned.last_bytes, 100000) << unaligned.ToString();
