@@ -11,7 +11,8 @@ const std::vector<ConfigKey>& AllConfigKeys() {
        "Coordinator: address of the gRPC server (JobService, ClusterService). Port 0 picks a free port."},
       {"heartbeat.interval", "1s", "How often a worker sends a heartbeat."},
       {"heartbeat.timeout", "5s",
-       "A worker silent for this long is declared lost and the jobs using it fail."},
+       "A worker silent for this long is declared lost and the jobs using it fail; a worker whose coordinator "
+       "answers no ping for this long cancels its tasks and registers again."},
       {"slot.request-timeout", "30s",
        "How long a submitted job waits for enough free slots before it fails."},
       {"jobs.max-parallelism", "128",

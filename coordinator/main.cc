@@ -77,6 +77,11 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(address->ToString(), grpc::InsecureServerCredentials(), &bound_port);
+  // Workers ping to tell a frozen coordinator from a quiet one
+  // (CoordinatorLink): those pings are welcome however often they come.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 50);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterService(&job_service);
   builder.RegisterService(&cluster_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -14,12 +14,23 @@ std::chrono::system_clock::time_point Deadline(int64_t ms) {
 }  // namespace
 
 CoordinatorLink::CoordinatorLink(std::string coordinator_address, WorkerIdentity identity,
-                                 int64_t retry_interval_ms, Logger log)
+                                 int64_t retry_interval_ms, int64_t coordinator_timeout_ms, Logger log)
     : coordinator_address_(std::move(coordinator_address)),
       identity_(std::move(identity)),
       retry_interval_ms_(retry_interval_ms),
       log_(std::move(log)) {
-  channel_ = grpc::CreateChannel(coordinator_address_, grpc::InsecureChannelCredentials());
+  // The heartbeat stream only flows towards the coordinator, and the kernel
+  // of a frozen coordinator still acknowledges it: HTTP/2 pings, which its
+  // gRPC must answer, tell that it is alive. A ping unanswered for the
+  // timeout closes the connection, which ends the heartbeat stream. (The
+  // coordinator's server allows pings this often.)
+  grpc::ChannelArguments args;
+  const int timeout = static_cast<int>(std::max<int64_t>(100, coordinator_timeout_ms));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, std::max(100, timeout / 5));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, timeout);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  channel_ = grpc::CreateCustomChannel(coordinator_address_, grpc::InsecureChannelCredentials(), args);
 }
 
 CoordinatorLink::~CoordinatorLink() { Stop(); }

@@ -32,8 +32,11 @@ struct WorkerIdentity {
 
 class CoordinatorLink {
  public:
+  // `coordinator_timeout_ms` (heartbeat.timeout): a coordinator that stops
+  // answering for this long (its process frozen, its host gone while the
+  // connection looks open) is lost, as one whose connection broke.
   CoordinatorLink(std::string coordinator_address, WorkerIdentity identity, int64_t retry_interval_ms,
-                  Logger log);
+                  int64_t coordinator_timeout_ms, Logger log);
   ~CoordinatorLink();
 
   // The executor whose tasks are reported and cancelled; set before Start().

@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   if (*slot_count < 1) return Fail("worker.slots must be at least 1");
   auto retry = config->GetDurationMs("registration.retry-interval");
   if (!retry.ok()) return Fail(retry.status().message());
+  auto coordinator_timeout = config->GetDurationMs("heartbeat.timeout");
+  if (!coordinator_timeout.ok()) return Fail(coordinator_timeout.status().message());
+  if (*coordinator_timeout <= 0) return Fail("heartbeat.timeout must be positive");
   auto coordinator_address = ParseHostPort(config->GetString("coordinator.address"));
   if (!coordinator_address.ok()) return Fail(coordinator_address.status().message());
   auto rpc = ParseHostPort(config->GetString("worker.rpc-address"));
@@ -112,7 +115,8 @@ int main(int argc, char** argv) {
   if (!server || bound_port == 0) return Fail("cannot listen on " + rpc->ToString());
   identity.rpc_address = rpc->host + ":" + std::to_string(bound_port);
 
-  link = std::make_unique<CoordinatorLink>(coordinator_address->ToString(), identity, *retry, log);
+  link = std::make_unique<CoordinatorLink>(coordinator_address->ToString(), identity, *retry, *coordinator_timeout,
+                                           log);
   link->set_executor(&executor);
   link->set_on_registered([plane = data_plane->get()](const std::string& id) { plane->set_worker_id(id); });
   link->set_heartbeat_extras([plane = data_plane->get()](proto::Heartbeat* hb) {

@@ -4,6 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+
 #include "tests/support/local_cluster.h"
 
 namespace sluice::testing {
@@ -46,6 +50,55 @@ TEST(CoordinatorLossTest, WorkersCancelTheirTasksAndRegisterWithTheNextCoordinat
   CommandResult again = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/quickstart.yaml", "-D", "events=1000",
                                      "-D", "output=" + cluster.dir() + "/after"});
   EXPECT_EQ(again.exit_code, 0) << again.err << cluster.Logs();
+}
+
+// A frozen coordinator (SIGSTOP: its kernel still acknowledges the
+// connections, nothing answers) is lost to its workers after
+// heartbeat.timeout, as one whose connection broke: they cancel their tasks
+// rather than run on unsupervised, and register again once it is back.
+TEST(CoordinatorLossTest, WorkersNoticeAFrozenCoordinatorAfterTheHeartbeatTimeout) {
+  LocalCluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator().ok()) << cluster.Logs();
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(cluster.StartWorker(2, {"-D", "heartbeat.timeout=2s"}).ok()) << cluster.Logs();
+  ASSERT_TRUE(cluster.WaitForWorkers(2)) << cluster.Logs();
+  CommandResult run = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/endless.yaml", "--detached"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string id = JobIdFromRunOutput(run.out);
+  ASSERT_TRUE(WaitUntil([&] { return cluster.JobState(id) == "RUNNING"; }, 10000)) << cluster.Logs();
+
+  auto lost = [&] {
+    const std::string logs = cluster.Logs();
+    size_t n = 0;
+    for (size_t at = logs.find("lost the coordinator"); at != std::string::npos;
+         at = logs.find("lost the coordinator", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  ASSERT_EQ(lost(), 0u);
+  const auto frozen = std::chrono::steady_clock::now();
+  cluster.coordinator().Signal(SIGSTOP);
+  const bool noticed = WaitUntil([&] { return lost() >= 2; }, 15000);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - frozen).count();
+  cluster.coordinator().Signal(SIGCONT);
+  ASSERT_TRUE(noticed) << "the workers still trust a frozen coordinator\n" << cluster.Logs();
+  EXPECT_GE(seconds, 1.5) << "noticed before the timeout passed";
+  std::printf("both workers noticed the frozen coordinator after %.1f s (heartbeat.timeout 2 s)\n", seconds);
+
+  // Back: its job failed with the workers it lost, and both workers are
+  // registered again, idle.
+  EXPECT_TRUE(WaitUntil([&] { return cluster.JobState(id) == "FAILED"; }, 15000)) << cluster.Logs();
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto w = cluster.CliJson({"workers"});
+        if (!w.is_object() || w["workers"].size() != 2) return false;
+        for (const auto& worker : w["workers"]) {
+          if (worker["running_tasks"] != 0 || worker["slots_free"] != 2) return false;
+        }
+        return true;
+      },
+      15000))
+      << cluster.CliJson({"workers"}).dump() << cluster.Logs();
 }
 
 }  // namespace
