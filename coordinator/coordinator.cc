@@ -171,6 +171,9 @@ void Coordinator::DriveJob(Job* job) {
     }
     if (job->cancel_requested || stopping_) {
       Transition(job, proto::CANCELLING);
+      // Before the end-of-job cleanup below deletes released files: a late
+      // acknowledgement must not complete a checkpoint that lists one.
+      AbortAllPendingCheckpoints(job, "the job is cancelled");
       CancelTasksAndWait(job, lock);
       Transition(job, proto::CANCELED);
       break;
@@ -255,6 +258,7 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
   // (retained, so counted): no released file can be listed any more.
   job->notified_id = job->notify_id;
   job->notify_retry_mono = 0;
+  job->notify_failures = 0;
   DeleteReleasedFiles(job);
   job->failure.clear();
   job->stats.set_restored_id(job->latest ? job->latest->checkpoint_id() : 0);
@@ -743,9 +747,13 @@ void Coordinator::SendCheckpointNotifications(Job* job, std::unique_lock<std::mu
   lock.lock();
   if (job->attempt != attempt) return;
   if (!all) {
-    job->notify_retry_mono = clock_->MonotonicMillis() + 200;
+    // A worker that hangs costs a call timeout per try: back off, until it
+    // answers or is declared lost.
+    job->notify_retry_mono = clock_->MonotonicMillis() + std::min<int64_t>(200 << std::min(job->notify_failures, 5), 5000);
+    ++job->notify_failures;
     return;
   }
+  job->notify_failures = 0;
   job->notified_id = std::max(job->notified_id, request.checkpoint_id());
   DeleteReleasedFiles(job);
 }

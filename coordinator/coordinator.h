@@ -136,6 +136,7 @@ class Coordinator {
     int64_t notify_id = 0;          // the newest completion, to tell the workers
     int64_t notified_id = 0;        // the newest completion every worker of the job was told of
     int64_t notify_retry_mono = 0;  // a worker missed a notification: when to tell them again
+    int notify_failures = 0;        // notifications in a row that some worker missed
     // Shared files no retained checkpoint lists any more, each with the
     // completion that released it. Uploads reuse the files of the newest
     // checkpoint a worker was told completed, so a checkpoint triggered

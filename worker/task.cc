@@ -189,6 +189,14 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     }
     aligned_timeout_ms_ = *ms;
   }
+  auto concurrent = request.job_config().find("checkpoint.max-concurrent");
+  if (concurrent != request.job_config().end()) {
+    auto n = ParseInt(concurrent->second);
+    if (!n.ok() || *n < 1) {
+      return Status::InvalidArgument("checkpoint.max-concurrent: '" + concurrent->second + "' is not a count");
+    }
+    max_concurrent_checkpoints_ = static_cast<size_t>(*n);
+  }
   auto dir = request.job_config().find("checkpoint.dir");
   if (dir != request.job_config().end()) checkpoint_dir_ = dir->second;
   std::filesystem::path base = state_dir.empty()

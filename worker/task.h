@@ -120,6 +120,9 @@ class Task {
     std::string directory;  // where its files go, with a trailing '/'
     std::vector<File> files;
     ChannelState channels;  // in-flight data of an unaligned checkpoint
+    // Removes the local copies of a snapshot that was never uploaded (given
+    // up on for a newer barrier, or the task ended first).
+    ~Upload();
   };
   // The synchronous part of a snapshot, on the task thread; a snapshot that
   // cannot be taken comes back as a decline.
@@ -198,6 +201,9 @@ class Task {
   int64_t notified_checkpoint_ = 0;
   int64_t last_barrier_id_ = 0;       // the newest checkpoint passed on
   bool unaligned_ = false;            // checkpoint.unaligned
+  // checkpoint.max-concurrent: of the triggers a busy source finds queued,
+  // only this many newest can still be in flight; older ones are skipped.
+  size_t max_concurrent_checkpoints_ = 1;
   int64_t aligned_timeout_ms_ = 0;    // checkpoint.aligned-timeout: 0 = unaligned at once
   bool finished_on_restore_ = false;
   std::unique_ptr<ChannelState> restored_channels_;  // replayed before anything else

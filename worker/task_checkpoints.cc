@@ -149,6 +149,9 @@ Status Task::MaybeStartCheckpoint() {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
     due.swap(requests_);
   }
+  // The coordinator keeps at most max-concurrent in flight: older queued
+  // triggers have been given up on already (timed out).
+  while (due.size() > max_concurrent_checkpoints_) due.pop_front();
   for (const CheckpointRequest& request : due) {
     if (request.id <= started_checkpoint_) continue;
     StartSourceCheckpoint(request);
@@ -172,6 +175,13 @@ void Task::StartSourceCheckpoint(const CheckpointRequest& request) {
   PassBarrier(unaligned && aligned_timeout_ms_ == 0 ? Event::UnalignedBarrier(id, request.timestamp_ms)
                                                     : Event::Barrier(id, request.timestamp_ms),
               std::move(upload), {}, {}, unaligned);
+}
+
+Task::Upload::~Upload() {
+  for (const File& file : files) {
+    std::error_code ec;
+    if (!file.local_dir.empty()) std::filesystem::remove_all(file.local_dir, ec);
+  }
 }
 
 bool Task::IsSavepoint(int64_t checkpoint_id) {
