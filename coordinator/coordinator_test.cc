@@ -42,7 +42,9 @@ class FakeGateway final : public TaskGateway {
     triggers.push_back(request);
     return Status::Ok();
   }
-  Status NotifyCheckpointComplete(const std::string&, const proto::NotifyCheckpointCompleteRequest&) override {
+  Status NotifyCheckpointComplete(const std::string&, const proto::NotifyCheckpointCompleteRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    notified = std::max(notified, request.checkpoint_id());
     return Status::Ok();
   }
   Status CancelJobTasks(const std::string& address, const std::string& job_id) override {
@@ -70,6 +72,7 @@ class FakeGateway final : public TaskGateway {
   std::vector<std::pair<std::string, proto::DeployTaskRequest>> deployed;
   std::vector<std::string> cancels;
   std::vector<proto::TriggerCheckpointRequest> triggers;
+  int64_t notified = 0;  // the newest completion the workers were told of
   std::map<std::string, std::string> worker_of_address;
   Coordinator* coordinator = nullptr;
   bool confirm_cancels = true;
@@ -428,10 +431,21 @@ class CoordinatorCheckpointTest : public CoordinatorTest {
   }
 
   bool Exists(const std::string& name) { return std::filesystem::exists(dir_ + "/" + name); }
+  // Waits until the workers were told checkpoint `id` completed.
+  bool NotifiedSoon(int64_t id) {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(gateway_->mu_);
+        if (gateway_->notified >= id) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
   // Released files go once the workers were told of the completion that
   // released them, which the job driver does a moment later.
-  bool GoneSoon(const std::string& name) {
-    for (int i = 0; i < 200 && Exists(name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  bool GoneSoon(const std::string& name, int timeout_ms = 2000) {
+    for (int i = 0; i < timeout_ms / 10 && Exists(name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return !Exists(name);
   }
   int64_t Completed(const std::string& job) { return coordinator_->GetJob(job)->checkpoints().completed(); }
@@ -556,8 +570,8 @@ TEST_F(CoordinatorCheckpointTest, AFileReleasedWhileACheckpointInFlightMayListIt
   Ack(Task("source", 0), 3, {"x.sst"});
   AckAll(2, {"y.sst"});
   ASSERT_EQ(Completed(job), 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the driver tells the workers of 2
-  EXPECT_TRUE(Exists("x.sst")) << "3, in flight, lists it";
+  ASSERT_TRUE(NotifiedSoon(2));  // what would let it go, but for 3
+  EXPECT_FALSE(GoneSoon("x.sst", 500)) << "3, in flight, lists it";
   Ack(Task("source", 1), 3);
   Ack(Task("sink", 0), 3);
   Ack(Task("sink", 1), 3);
@@ -570,8 +584,8 @@ TEST_F(CoordinatorCheckpointTest, AFileReleasedWhileACheckpointInFlightMayListIt
   Ack(Task("source", 0), 5, {"x.sst"});
   AckAll(4, {"z.sst"});
   ASSERT_EQ(Completed(job), 4);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_TRUE(Exists("x.sst")) << "5, in flight, lists it";
+  ASSERT_TRUE(NotifiedSoon(4));
+  EXPECT_FALSE(GoneSoon("x.sst", 500)) << "5, in flight, lists it";
   Decline(Task("sink", 0), 5, "disk full");
   EXPECT_TRUE(GoneSoon("x.sst")) << "nothing lists it any more";
   EXPECT_TRUE(Exists("z.sst"));

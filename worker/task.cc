@@ -729,10 +729,9 @@ Status Task::RunInputs() {
       {
         // The newest only: older ones would be given up on at once anyway.
         std::lock_guard<std::mutex> lock(checkpoint_mu_);
-        const CheckpointRequest newest = requests_.empty() ? CheckpointRequest{} : requests_.back();
+        const int64_t timestamp_ms = requests_.empty() ? 0 : requests_.back().timestamp_ms;
         requests_.clear();
-        barrier = Event::Barrier(std::max(newest.id, requested_checkpoint_.load(std::memory_order_relaxed)),
-                                 newest.timestamp_ms);
+        barrier = Event::Barrier(requested_checkpoint_.load(std::memory_order_relaxed), timestamp_ms);
       }
       started_checkpoint_ = barrier.checkpoint_id;
       if (barrier.checkpoint_id > last_barrier_id_ && aligning == 0 && exactly_once_) {

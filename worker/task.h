@@ -186,8 +186,9 @@ class Task {
   std::atomic<int64_t> requested_checkpoint_{0};
   // Triggers not started yet, oldest first; guarded by checkpoint_mu_. A
   // queue, not the newest alone: with several checkpoints in flight a
-  // source busy in a batch may get two, and starts both (one after the
-  // other, at the same position) rather than leave the older one hanging.
+  // source busy in a batch may get two, and starts each still in flight
+  // (one after the other, at the same position) rather than leave the
+  // older one hanging.
   std::deque<CheckpointRequest> requests_;
   bool drained_ = false;                // task thread: the source ends now
   std::atomic<int64_t> completed_checkpoint_{0};

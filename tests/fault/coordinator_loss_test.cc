@@ -15,22 +15,21 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(CoordinatorLossTest, WorkersCancelTheirTasksAndRegisterWithTheNextCoordinator) {
-  LocalCluster cluster;
+// A coordinator, two workers of two slots (with `worker_flags`) and the
+// endless example job running on them; its id in `id`.
+void StartEndlessJob(LocalCluster& cluster, const std::vector<std::string>& worker_flags, std::string* id) {
   ASSERT_TRUE(cluster.StartCoordinator().ok()) << cluster.Logs();
-  ASSERT_TRUE(cluster.StartWorker(2).ok()) << cluster.Logs();
-  ASSERT_TRUE(cluster.StartWorker(2).ok()) << cluster.Logs();
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(cluster.StartWorker(2, worker_flags).ok()) << cluster.Logs();
   ASSERT_TRUE(cluster.WaitForWorkers(2)) << cluster.Logs();
   CommandResult run = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/endless.yaml", "--detached"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  std::string id = JobIdFromRunOutput(run.out);
-  ASSERT_TRUE(WaitUntil([&] { return cluster.JobState(id) == "RUNNING"; }, 10000)) << cluster.Logs();
+  *id = JobIdFromRunOutput(run.out);
+  ASSERT_TRUE(WaitUntil([&] { return cluster.JobState(*id) == "RUNNING"; }, 10000)) << cluster.Logs();
+}
 
-  ASSERT_TRUE(cluster.RestartCoordinator().ok()) << cluster.Logs();
-
-  // Both workers come back, idle: the job's tasks died with the old
-  // coordinator instead of running on unsupervised.
-  EXPECT_TRUE(WaitUntil(
+// Both workers registered, with no task running and every slot free.
+bool BothWorkersBackIdle(const LocalCluster& cluster) {
+  return WaitUntil(
       [&] {
         auto w = cluster.CliJson({"workers"});
         if (!w.is_object() || w["workers"].size() != 2) return false;
@@ -39,8 +38,19 @@ TEST(CoordinatorLossTest, WorkersCancelTheirTasksAndRegisterWithTheNextCoordinat
         }
         return true;
       },
-      15000))
-      << cluster.CliJson({"workers"}).dump() << cluster.Logs();
+      15000);
+}
+
+TEST(CoordinatorLossTest, WorkersCancelTheirTasksAndRegisterWithTheNextCoordinator) {
+  LocalCluster cluster;
+  std::string id;
+  ASSERT_NO_FATAL_FAILURE(StartEndlessJob(cluster, {}, &id));
+
+  ASSERT_TRUE(cluster.RestartCoordinator().ok()) << cluster.Logs();
+
+  // Both workers come back, idle: the job's tasks died with the old
+  // coordinator instead of running on unsupervised.
+  EXPECT_TRUE(BothWorkersBackIdle(cluster)) << cluster.CliJson({"workers"}).dump() << cluster.Logs();
   EXPECT_THAT(cluster.Logs(), HasSubstr("lost the coordinator"));
   EXPECT_TRUE(cluster.worker(0).Running());
   EXPECT_TRUE(cluster.worker(1).Running());
@@ -58,13 +68,8 @@ TEST(CoordinatorLossTest, WorkersCancelTheirTasksAndRegisterWithTheNextCoordinat
 // rather than run on unsupervised, and register again once it is back.
 TEST(CoordinatorLossTest, WorkersNoticeAFrozenCoordinatorAfterTheHeartbeatTimeout) {
   LocalCluster cluster;
-  ASSERT_TRUE(cluster.StartCoordinator().ok()) << cluster.Logs();
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(cluster.StartWorker(2, {"-D", "heartbeat.timeout=2s"}).ok()) << cluster.Logs();
-  ASSERT_TRUE(cluster.WaitForWorkers(2)) << cluster.Logs();
-  CommandResult run = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/endless.yaml", "--detached"});
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  std::string id = JobIdFromRunOutput(run.out);
-  ASSERT_TRUE(WaitUntil([&] { return cluster.JobState(id) == "RUNNING"; }, 10000)) << cluster.Logs();
+  std::string id;
+  ASSERT_NO_FATAL_FAILURE(StartEndlessJob(cluster, {"-D", "heartbeat.timeout=2s"}, &id));
 
   auto lost = [&] {
     const std::string logs = cluster.Logs();
@@ -88,17 +93,7 @@ TEST(CoordinatorLossTest, WorkersNoticeAFrozenCoordinatorAfterTheHeartbeatTimeou
   // Back: its job failed with the workers it lost, and both workers are
   // registered again, idle.
   EXPECT_TRUE(WaitUntil([&] { return cluster.JobState(id) == "FAILED"; }, 15000)) << cluster.Logs();
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        auto w = cluster.CliJson({"workers"});
-        if (!w.is_object() || w["workers"].size() != 2) return false;
-        for (const auto& worker : w["workers"]) {
-          if (worker["running_tasks"] != 0 || worker["slots_free"] != 2) return false;
-        }
-        return true;
-      },
-      15000))
-      << cluster.CliJson({"workers"}).dump() << cluster.Logs();
+  EXPECT_TRUE(BothWorkersBackIdle(cluster)) << cluster.CliJson({"workers"}).dump() << cluster.Logs();
 }
 
 }  // namespace
