@@ -931,9 +931,14 @@ std::unique_ptr<InputChannel> DataPlane::CreateRemoteChannel(InputGate* gate, in
     request.consumer_worker = impl_->worker_id;
   }
   request.consumer_task = consumer_task;
+  // The exclusive buffers are taken now, while the gate is built, not when
+  // the channel starts: a channel started earlier may already be lending
+  // the gate's buffers out as floating ones, and could take a later
+  // channel's share too. That channel would then ask with no credit, and
+  // never get a buffer to earn any: a hang.
+  request.initial_credit = state->Reserve();
   Impl* impl = impl_.get();
   auto start = [impl, state, request, producer_address, producer_worker]() mutable {
-    request.initial_credit = state->Reserve();
     asio::post(impl->io, [impl, state, request, producer_address, producer_worker] {
       auto& client = impl->clients[producer_address];
       if (!client || client->failed()) {
