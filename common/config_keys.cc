@@ -34,6 +34,15 @@ const std::vector<ConfigKey>& AllConfigKeys() {
       {"network.buffer-size", "32kb", "Worker: size of one network buffer."},
       {"network.exclusive-buffers", "2", "Worker: buffers owned by each remote input channel (its base credit)."},
       {"network.floating-buffers", "24", "Worker: buffers per input gate lent to channels with a backlog."},
+      {"network.max-connections", "1024",
+       "Worker: data-port connections open at once; past it new ones are closed at once (a peer flood)."},
+      {"network.handshake-timeout", "10s",
+       "Worker: a data-port connection must send its first whole frame within this, or it is closed."},
+      {"network.idle-timeout", "5min",
+       "Worker: a data-port connection that reads no partition for this long is closed."},
+      {"network.partition-request-timeout", "120s",
+       "Worker: how long a partition request waits for its producer to be deployed here before it is answered "
+       "'not found' (the consumer fails). Generous, for producers that restore large state first."},
       {"state.dir", "/tmp/sluice-state",
        "Worker: local directory for RocksDB working state; each worker process uses a subdirectory of its own."},
       // Jobs (job file 'config:' or sluice run -D)
@@ -41,6 +50,10 @@ const std::vector<ConfigKey>& AllConfigKeys() {
        "Job: longest time a partly filled output buffer waits before it is sent; 0 sends every record at once.", true},
       {"pipeline.auto-watermark-interval", "200ms",
        "Job: how often sources emit their watermark.", true},
+      {"task.stall-timeout", "60s",
+       "Job: a subtask output whose reader could take its queued data but has taken nothing for this long is a "
+       "stall (a data-plane fault): the job fails with the channel's state, so its restart strategy acts, rather "
+       "than hang. 0 turns the watchdog off.", true},
       {"pipeline.idle-timeout", "0",
        "Job: a source subtask without rows for this long is idle and stops holding back watermarks; 0 = never.", true},
       {"state.backend", "rocksdb", "Job: where keyed state lives: rocksdb (local disk, the default) or memory.", true},

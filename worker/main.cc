@@ -81,6 +81,21 @@ int main(int argc, char** argv) {
   network.buffer_size = static_cast<uint32_t>(*buffer_size);
   network.exclusive_buffers = static_cast<int>(*exclusive);
   network.floating_buffers = static_cast<int>(*floating);
+  auto max_connections = config->GetInt("network.max-connections");
+  auto handshake = config->GetDurationMs("network.handshake-timeout");
+  auto idle = config->GetDurationMs("network.idle-timeout");
+  auto request_timeout = config->GetDurationMs("network.partition-request-timeout");
+  for (const Status& s : {max_connections.status(), handshake.status(), idle.status(), request_timeout.status()}) {
+    if (!s.ok()) return Fail(s.message());
+  }
+  if (*max_connections < 1) return Fail("network.max-connections must be at least 1");
+  if (*handshake <= 0 || *idle <= 0 || *request_timeout <= 0) {
+    return Fail("network.handshake-timeout, network.idle-timeout and network.partition-request-timeout must be positive");
+  }
+  network.max_connections = static_cast<int>(*max_connections);
+  network.handshake_timeout_ms = *handshake;
+  network.idle_timeout_ms = *idle;
+  network.partition_request_timeout_ms = *request_timeout;
   auto data_plane = DataPlane::Start(*data, network, log);
   if (!data_plane.ok()) return Fail(data_plane.status().message());
 

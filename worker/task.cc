@@ -121,6 +121,14 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& reque
     }
     task->flush_timeout_ms_ = *ms;
   }
+  auto stall = request.job_config().find("task.stall-timeout");
+  if (stall != request.job_config().end()) {
+    auto ms = ParseDurationMs(stall->second);
+    if (!ms.ok() || *ms < 0) {
+      return Status::InvalidArgument("task.stall-timeout: '" + stall->second + "' is not a duration");
+    }
+    task->stall_timeout_ms_ = *ms;
+  }
   auto interval = request.job_config().find("pipeline.auto-watermark-interval");
   if (interval != request.job_config().end()) {
     auto ms = ParseDurationMs(interval->second);
@@ -277,6 +285,7 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
     auto partition = std::make_shared<ResultPartition>(
         pid, out.num_subpartitions(), std::move(*pool),
         [manager](const ResultPartitionId& consumed) { manager->OnConsumed(consumed); });
+    partition->set_stall_timeout_ms(stall_timeout_ms_);
     RecordWriter::Options options;
     options.partitioning = out.partitioning();
     for (int f : out.key_field_indices()) options.key_fields.push_back(static_cast<size_t>(f));

@@ -151,6 +151,7 @@ class Task {
   StateListener listener_;
   Logger log_;
   int64_t flush_timeout_ms_ = 10;
+  int64_t stall_timeout_ms_ = 60000;  // task.stall-timeout: long past any pause a healthy channel takes
   int64_t watermark_interval_ms_ = 200;
   int64_t idle_timeout_ms_ = 0;  // 0: sources never declare themselves idle
   int64_t last_flush_ms_ = 0;

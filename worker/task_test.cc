@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/catalog/graph_schema.h"
+#include "worker/network/data_plane.h"
 
 namespace sluice {
 namespace {
@@ -179,6 +180,48 @@ TEST(TaskTest, SourcesEmitPeriodicWatermarksAndTheMaximumAtTheEnd) {
   for (size_t i = 0; i + 1 < log.watermarks.size(); ++i) {
     EXPECT_NE(std::find(log.row_times.begin(), log.row_times.end(), log.watermarks[i]), log.row_times.end());
   }
+}
+
+// A reader that could take but never does: the stall the watchdog exists
+// for, provoked on purpose.
+class NeverReadingConsumer final : public SubpartitionListener {
+ public:
+  void OnDataAvailable() override {}
+  std::string Describe() const override { return "a consumer that never reads"; }
+};
+
+TEST(TaskTest, AProducerWhoseReaderStallsFailsWithTheChannelStateInsteadOfHanging) {
+  DataPlaneOptions network;
+  network.buffer_size = 1024;
+  network.memory_bytes = 64 * 1024;
+  auto plane = DataPlane::Start({"127.0.0.1", 0}, network, MakeLogger("task-test", spdlog::level::off));
+  ASSERT_TRUE(plane.ok()) << plane.status().ToString();
+  proto::DeployTaskRequest request = Deploy(Chain({Op("gen", "datagen")}));
+  (*request.mutable_job_config())["task.stall-timeout"] = "1s";
+  auto* out = request.add_outputs();
+  out->set_consumer_vertex("sink");
+  out->set_partitioning(proto::FORWARD);
+  out->set_num_subpartitions(1);
+  Recorder rec;
+  auto task = Task::Create(request, OperatorRegistry::Builtin(), plane->get(), rec.Listener(),
+                           MakeLogger("task-test", spdlog::level::off));
+  ASSERT_TRUE(task.ok()) << task.status().ToString();
+  NeverReadingConsumer consumer;
+  std::shared_ptr<ResultPartition> partition;
+  (*plane)->partitions().Request({"job", 1, "gen", 0, 0}, [&](Result<std::shared_ptr<ResultPartition>> p) {
+    ASSERT_TRUE(p.ok());
+    partition = *p;
+    ASSERT_TRUE(partition->subpartition(0).SetListener(&consumer).ok());
+  });
+  ASSERT_NE(partition, nullptr) << "the task registers its partition when it is created";
+  (*task)->Start();
+  (*task)->Join();  // without the watchdog: for ever, blocked on a full output
+  ASSERT_FALSE(rec.states.empty());
+  EXPECT_EQ(rec.states.back(), proto::TASK_FAILED);
+  EXPECT_THAT(rec.failure, HasSubstr("task.stall-timeout"));
+  EXPECT_THAT(rec.failure, HasSubstr("read by a consumer that never reads"));
+  partition->subpartition(0).DetachListener();
+  (*plane)->partitions().ReleaseAll(Status::Cancelled("test over"));
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ Status LocalCluster::RestartCoordinator() {
   return address.ok() ? Status::Ok() : address.status();
 }
 
-Status LocalCluster::StartWorker(int slots, std::vector<std::string> flags) {
+Status LocalCluster::StartWorker(int slots, std::vector<std::string> flags, std::vector<std::string> launcher) {
   size_t n = workers_.size();
   std::string file = dir_ + "/worker-" + std::to_string(n) + ".address";
   std::vector<std::string> argv = {SLUICE_BIN_DIR "/sluice-worker", "--coordinator", coordinator_address_,
@@ -78,6 +78,7 @@ Status LocalCluster::StartWorker(int slots, std::vector<std::string> flags) {
                                    // -9 leaves nothing behind once the test cleans up.
                                    "-D", "state.dir=" + dir_ + "/state"};
   argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.begin(), launcher.begin(), launcher.end());
   auto process = ChildProcess::Spawn(argv, dir_ + "/worker-" + std::to_string(n) + ".log");
   if (!process.ok()) return process.status();
   workers_.push_back({std::move(*process), ""});

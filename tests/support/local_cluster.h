@@ -23,7 +23,8 @@ class LocalCluster {
   // Kills the coordinator (SIGKILL) and starts a new one on the same address.
   Status RestartCoordinator();
   // Starts a worker; OK once it serves (not yet necessarily registered).
-  Status StartWorker(int slots = 2, std::vector<std::string> flags = {});
+  // `launcher` goes before the binary (e.g. {"prlimit", "--nofile=128", "--"}).
+  Status StartWorker(int slots = 2, std::vector<std::string> flags = {}, std::vector<std::string> launcher = {});
   // Waits until `n` workers are registered.
   bool WaitForWorkers(size_t n, int64_t timeout_ms = 15000);
   // The usual start: the coordinator and `workers` workers, all registered.

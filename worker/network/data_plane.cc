@@ -1,5 +1,7 @@
 #include "worker/network/data_plane.h"
 
+#include <malloc.h>
+
 #include <boost/asio.hpp>
 
 #include <array>
@@ -23,6 +25,30 @@ namespace {
 std::string ErrorText(const boost::system::error_code& ec) {
   return ec == asio::error::eof ? "connection closed by peer" : ec.message();
 }
+
+// A warning that can repeat thousands of times a second (a connection
+// flood): logged at most once per interval, with how many were held back.
+class RateLimitedLog {
+ public:
+  void Note(int64_t now_ms, const std::string& message, spdlog::logger& log) {
+    if (now_ms - last_ms_ < kIntervalMs && last_ms_ != 0) {
+      ++suppressed_;
+      return;
+    }
+    if (suppressed_ > 0) {
+      log.warn("{} ({} more like it in the last {} s)", message, suppressed_, kIntervalMs / 1000);
+    } else {
+      log.warn("{}", message);
+    }
+    last_ms_ = now_ms;
+    suppressed_ = 0;
+  }
+
+ private:
+  static constexpr int64_t kIntervalMs = 10000;
+  int64_t last_ms_ = 0;
+  int64_t suppressed_ = 0;
+};
 
 }  // namespace
 
@@ -574,19 +600,35 @@ class RemoteInputChannel final : public InputChannel {
 // only on the I/O thread, except the readers' notifications, which post.
 class ServerConnection final : public std::enable_shared_from_this<ServerConnection> {
  public:
-  ServerConnection(tcp::socket socket, PartitionManager* partitions, uint32_t max_payload, Logger log)
-      : socket_(std::move(socket)), partitions_(partitions), max_payload_(max_payload), log_(std::move(log)) {
+  // `open` counts the worker's server connections; this one is in it for
+  // as long as it lives.
+  ServerConnection(tcp::socket socket, PartitionManager* partitions, const DataPlaneOptions& options,
+                   std::shared_ptr<std::atomic<int>> open, Logger log)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), partitions_(partitions), options_(options),
+        open_(std::move(open)), log_(std::move(log)) {
+    open_->fetch_add(1);
     boost::system::error_code ec;
     auto remote = socket_.remote_endpoint(ec);
     peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
   }
 
-  ~ServerConnection() { DetachAll(); }
+  ~ServerConnection() {
+    DetachAll();
+    open_->fetch_sub(1);
+  }
 
   void Start() {
     socket_.set_option(tcp::no_delay(true));
+    ArmTimer(options_.handshake_timeout_ms);
     ReadHeader();
   }
+
+  // Consumers send only control frames (requests, credit, close): this
+  // bounds them, and so what a peer can make this side buffer.
+  static constexpr uint32_t kMaxControlPayload = 16 * 1024;
+  // Channels one connection may open; two workers with 64 slots each and a
+  // few edges stay far below it.
+  static constexpr size_t kMaxChannels = 16384;
 
  private:
   struct Reader final : SubpartitionListener {
@@ -596,7 +638,8 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
     std::string consumer;  // "task ... on worker ..."
     std::shared_ptr<ResultPartition> partition;
     int subpartition = 0;
-    int credit = 0;
+    // Written on the I/O thread only; atomic because the watchdog reads it.
+    std::atomic<int> credit{0};
     uint32_t next_seq = 0;
     bool queued = false;
     std::atomic<bool> notify_pending{false};
@@ -605,6 +648,17 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
       if (notify_pending.exchange(true)) return;
       asio::post(*io, [c = connection, id = channel_id] {
         if (auto self = c.lock()) self->MarkReady(id, true);
+      });
+    }
+    bool CanTakeData() const override { return credit.load(std::memory_order_relaxed) > 0; }
+    std::string Describe() const override {
+      return "remote channel " + std::to_string(channel_id) + " of " + consumer + " with credit " +
+             std::to_string(credit.load(std::memory_order_relaxed)) +
+             (notify_pending.load() ? ", a notification pending" : "");
+    }
+    void OnStalled(const Status& why) override {
+      asio::post(*io, [c = connection, id = channel_id, message = why.message()] {
+        if (auto self = c.lock()) self->FailReader(id, message);
       });
     }
   };
@@ -620,9 +674,15 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
                                 auto next = self->assembler_.Next(&h, &payload);
                                 if (!next.ok()) return self->Fail("bad frame: " + next.status().message());
                                 if (!*next) break;
+                                if (!self->greeted_) {
+                                  self->greeted_ = true;
+                                  self->timer_.cancel();
+                                }
                                 if (!self->OnFrame(h, payload)) return;
                               }
-                              if (!self->closed_) self->ReadHeader();
+                              if (self->closed_) return;
+                              self->MaybeIdle();
+                              self->ReadHeader();
                             });
   }
 
@@ -645,7 +705,7 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
         }
         auto it = readers_.find(h.channel_id);
         if (it != readers_.end()) {
-          it->second->credit += *credit;
+          it->second->credit.fetch_add(*credit, std::memory_order_relaxed);
           MarkReady(h.channel_id, false);
         }
         break;
@@ -665,6 +725,9 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
     if (readers_.count(channel_id) != 0) {
       return Fail("duplicate partition request for channel " + std::to_string(channel_id));
     }
+    if (readers_.size() >= kMaxChannels) {
+      return Fail("more than " + std::to_string(kMaxChannels) + " channels on one connection");
+    }
     ResultPartitionId id{r.job_id, r.attempt, r.producer_vertex, r.producer_subtask, r.output_index};
     auto reader = std::make_unique<Reader>();
     reader->connection = weak_from_this();
@@ -672,8 +735,10 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
     reader->channel_id = channel_id;
     reader->consumer = "task " + r.consumer_task + " on worker " + r.consumer_worker + " (" + peer_ + ")";
     reader->subpartition = r.subpartition;
-    reader->credit = r.initial_credit;
+    reader->credit.store(r.initial_credit, std::memory_order_relaxed);
     readers_[channel_id] = std::move(reader);
+    idle_armed_ = false;
+    timer_.cancel();
     // The partition may not exist yet: bind when it does, on this thread.
     partitions_->Request(id, [weak = weak_from_this(), channel_id, io = readers_[channel_id]->io](
                                  Result<std::shared_ptr<ResultPartition>> partition) {
@@ -690,11 +755,13 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
     if (!partition.ok()) {
       SendError(channel_id, partition.status().message());
       readers_.erase(it);
+      MaybeIdle();
       return;
     }
     if (reader.subpartition >= (*partition)->num_subpartitions()) {
       SendError(channel_id, "subpartition " + std::to_string(reader.subpartition) + " does not exist");
       readers_.erase(it);
+      MaybeIdle();
       return;
     }
     reader.partition = *partition;
@@ -703,6 +770,7 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
       reader.partition.reset();
       SendError(channel_id, s.message());
       readers_.erase(it);
+      MaybeIdle();
     }
   }
 
@@ -754,7 +822,7 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
         out = {asio::buffer(out_header_.data(), kFrameHeaderBytes), asio::buffer(event_bytes_)};
         end = entry.event.type == EventType::kEndOfPartition;
       } else {
-        --reader.credit;
+        reader.credit.fetch_sub(1, std::memory_order_relaxed);
         h.type = FrameType::kBuffer;
         h.payload_length = static_cast<uint32_t>(kBufferFramePrefixBytes + entry.buffer.get().size);
         EncodeFrameHeader(h, out_header_.data());
@@ -774,6 +842,14 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
     }
   }
 
+  // The watchdog gave up on this reader: its consumer hears why, and the
+  // subpartition is not read any more.
+  void FailReader(uint32_t channel_id, const std::string& message) {
+    if (readers_.count(channel_id) == 0) return;
+    SendError(channel_id, message);
+    RemoveReader(channel_id);
+  }
+
   void SendError(uint32_t channel_id, const std::string& message) {
     control_.push_back(EncodeFrame(FrameType::kError, channel_id, message));
     SendNext();
@@ -784,6 +860,30 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
     if (it == readers_.end()) return;
     if (it->second->partition) it->second->partition->subpartition(it->second->subpartition).DetachListener();
     readers_.erase(it);
+    MaybeIdle();
+  }
+
+  // Without channels the idle deadline runs; a new channel stops it.
+  void MaybeIdle() {
+    if (!greeted_ || !readers_.empty() || idle_armed_) return;
+    idle_armed_ = true;
+    ArmTimer(options_.idle_timeout_ms);
+  }
+
+  // One deadline at a time: the first frame's while greeting, then idleness
+  // whenever no channel is open. Holds the connection only weakly.
+  void ArmTimer(int64_t ms) {
+    if (ms <= 0 || closed_) return;
+    timer_.expires_after(std::chrono::milliseconds(ms));
+    timer_.async_wait([weak = weak_from_this(), ms](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed_) return;
+      if (!self->greeted_) {
+        self->Fail("no whole frame within " + std::to_string(ms) + " ms of connecting");
+      } else if (self->readers_.empty()) {
+        self->Fail("idle: no channel for " + std::to_string(ms) + " ms");
+      }
+    });
   }
 
   void DetachAll() {
@@ -797,6 +897,7 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ignored;
+    timer_.cancel();
     socket_.close(ignored);
     for (auto& [id, reader] : readers_) {
       if (!reader->partition) continue;
@@ -810,17 +911,21 @@ class ServerConnection final : public std::enable_shared_from_this<ServerConnect
   }
 
   tcp::socket socket_;
+  asio::steady_timer timer_;
   PartitionManager* partitions_;
-  const uint32_t max_payload_;
+  const DataPlaneOptions& options_;  // the data plane's, which outlives its connections
+  std::shared_ptr<std::atomic<int>> open_;
   Logger log_;
   std::string peer_;
+  bool greeted_ = false;  // a whole frame came
+  bool idle_armed_ = false;
   bool writing_ = false;
   bool closed_ = false;
   std::map<uint32_t, std::unique_ptr<Reader>> readers_;
   std::deque<uint32_t> ready_;
   BufferOrEvent in_flight_;
   std::deque<std::string> control_;  // error frames, sent before data
-  FrameAssembler assembler_{max_payload_};
+  FrameAssembler assembler_{kMaxControlPayload};
   std::array<uint8_t, kFrameHeaderBytes + kBufferFramePrefixBytes> out_header_{};
   std::array<uint8_t, kEventBytes> event_bytes_{};
 };
@@ -832,14 +937,54 @@ struct DataPlane::Impl {
 
   void Accept() {
     acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (!acceptor.is_open()) return;
       if (ec) {
-        if (ec != asio::error::operation_aborted) log->warn("data plane accept failed: {}", ec.message());
-        if (!acceptor.is_open()) return;
+        // Out of descriptors (EMFILE, ENFILE) the listen queue stays full:
+        // accepting again at once would spin. Back off, and say it once
+        // per interval, not once per attempt.
+        if (ec != asio::error::operation_aborted) {
+          accept_log.Note(SteadyNowMs(), "data plane accept failed: " + ec.message() + "; retrying in 100 ms", *log);
+        }
+        accept_backoff.expires_after(std::chrono::milliseconds(100));
+        accept_backoff.async_wait([this](boost::system::error_code wait_ec) {
+          if (!wait_ec) Accept();
+        });
+        return;
+      }
+      if (open_connections->load() >= options.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        accept_log.Note(SteadyNowMs(),
+                        "data plane: refused a connection: already " + std::to_string(options.max_connections) +
+                            " open (network.max-connections)",
+                        *log);
       } else {
-        auto connection = std::make_shared<ServerConnection>(std::move(socket), &partitions, max_payload(), log);
+        auto connection = std::make_shared<ServerConnection>(std::move(socket), &partitions, options,
+                                                             open_connections, log);
         connection->Start();
       }
       Accept();
+    });
+  }
+
+  // The stall watchdog, once a second on the I/O thread: every partition on
+  // this worker, running producer or finished, checks its subpartitions.
+  void Watch() {
+    watchdog.expires_after(std::chrono::seconds(1));
+    watchdog.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      const int64_t now = SteadyNowMs();
+      for (const auto& partition : partitions.All()) {
+        Status stalled = partition->CheckStalled(now);
+        if (!stalled.ok()) log->error("{}", stalled.message());
+      }
+      partitions.ExpireRequests(now - options.partition_request_timeout_ms);
+      // Closed connections free their buffers into the heap; give the
+      // pages back, so a flood of connections leaves no lasting trace.
+      int open = open_connections->load();
+      if (open < last_open_connections) malloc_trim(0);
+      last_open_connections = open;
+      Watch();
     });
   }
 
@@ -851,6 +996,11 @@ struct DataPlane::Impl {
   PartitionManager partitions;
   asio::io_context io{1};  // one thread runs it: lets asio skip cross-thread wakeups
   tcp::acceptor acceptor;
+  asio::steady_timer accept_backoff{io};
+  RateLimitedLog accept_log;
+  std::shared_ptr<std::atomic<int>> open_connections = std::make_shared<std::atomic<int>>(0);
+  int last_open_connections = 0;  // at the watchdog's last look
+  asio::steady_timer watchdog{io};
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::thread thread;
   HostPort bound;
@@ -877,6 +1027,7 @@ Result<std::unique_ptr<DataPlane>> DataPlane::Start(const HostPort& listen, cons
   if (ec) return Status::Unavailable("cannot listen on data address " + listen.ToString() + ": " + ec.message());
   impl->bound = {listen.host, impl->acceptor.local_endpoint().port()};
   impl->Accept();
+  impl->Watch();
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->io.run(); });
   return std::unique_ptr<DataPlane>(new DataPlane(std::move(impl)));
@@ -888,6 +1039,8 @@ DataPlane::~DataPlane() {
   asio::post(impl_->io, [impl = impl_.get()] {
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);
+    impl->watchdog.cancel();
+    impl->accept_backoff.cancel();
     impl->clients.clear();
   });
   impl_->work.reset();

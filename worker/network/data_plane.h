@@ -27,6 +27,22 @@ struct DataPlaneOptions {
   // socket). Floating buffers cost per gate, not per channel, so this scales
   // where more exclusive buffers would not.
   int floating_buffers = 24;
+
+  // Bounds on what a peer can hold on this worker's data port. A peer is
+  // another worker, or anything that reaches the port.
+  // Connections accepted at once; past it new ones are closed at once. Two
+  // workers need one each way, so 1024 serves a cluster of hundreds.
+  int max_connections = 1024;
+  // A new connection must send a whole first frame (its partition request)
+  // within this: a partial header cannot hold a connection.
+  int64_t handshake_timeout_ms = 10000;
+  // A connection that reads no partition for this long is closed; a worker
+  // reconnects when it needs one again.
+  int64_t idle_timeout_ms = 300000;
+  // A partition request waits this long for its producer to be deployed
+  // here, then is answered "not found" and forgotten. A producer that
+  // restores a large state before it registers needs it generous.
+  int64_t partition_request_timeout_ms = 120000;
 };
 
 class DataPlane {

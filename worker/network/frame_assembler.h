@@ -5,7 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "common/status.h"
 #include "worker/network/frame.h"
@@ -15,26 +15,30 @@ namespace sluice {
 class FrameAssembler {
  public:
   // `max_payload` bounds a frame; the staging buffer holds several of them.
+  // It is left uninitialised, so an idle connection costs no resident
+  // memory for the pages it never reads into.
   explicit FrameAssembler(uint32_t max_payload)
-      : max_payload_(max_payload), staging_(4 * (kFrameHeaderBytes + static_cast<size_t>(max_payload))) {}
+      : max_payload_(max_payload),
+        capacity_(4 * (kFrameHeaderBytes + static_cast<size_t>(max_payload))),
+        staging_(new uint8_t[capacity_]) {}
 
   // Where the next read writes, and how much room it has (never 0).
   uint8_t* write_ptr() {
     Compact();
-    return staging_.data() + end_;
+    return staging_.get() + end_;
   }
-  size_t write_space() const { return staging_.size() - end_; }
+  size_t write_space() const { return capacity_ - end_; }
   void Commit(size_t n) { end_ += n; }
 
   // The next frame's header once its 12 bytes are in, complete or not.
   Result<bool> PeekHeader(FrameHeader* header) const {
     size_t have = end_ - begin_;
     if (have < kFrameHeaderBytes) return false;
-    SLUICE_RETURN_IF_ERROR(DecodeFrameHeader(staging_.data() + begin_, have, max_payload_, header));
+    SLUICE_RETURN_IF_ERROR(DecodeFrameHeader(staging_.get() + begin_, have, max_payload_, header));
     return true;
   }
   // The unread bytes, and dropping some of them.
-  const uint8_t* data() const { return staging_.data() + begin_; }
+  const uint8_t* data() const { return staging_.get() + begin_; }
   size_t available() const { return end_ - begin_; }
   void Consume(size_t n) { begin_ += n; }
 
@@ -43,10 +47,10 @@ class FrameAssembler {
   Result<bool> Next(FrameHeader* header, const uint8_t** payload) {
     size_t have = end_ - begin_;
     if (have < kFrameHeaderBytes) return false;
-    SLUICE_RETURN_IF_ERROR(DecodeFrameHeader(staging_.data() + begin_, have, max_payload_, header));
+    SLUICE_RETURN_IF_ERROR(DecodeFrameHeader(staging_.get() + begin_, have, max_payload_, header));
     size_t need = kFrameHeaderBytes + header->payload_length;
     if (have < need) return false;
-    *payload = staging_.data() + begin_ + kFrameHeaderBytes;
+    *payload = staging_.get() + begin_ + kFrameHeaderBytes;
     begin_ += need;
     return true;
   }
@@ -59,14 +63,15 @@ class FrameAssembler {
       begin_ = end_ = 0;
       return;
     }
-    if (staging_.size() - begin_ >= 2 * (kFrameHeaderBytes + static_cast<size_t>(max_payload_))) return;
-    std::memmove(staging_.data(), staging_.data() + begin_, end_ - begin_);
+    if (capacity_ - begin_ >= 2 * (kFrameHeaderBytes + static_cast<size_t>(max_payload_))) return;
+    std::memmove(staging_.get(), staging_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
 
   const uint32_t max_payload_;
-  std::vector<uint8_t> staging_;
+  const size_t capacity_;
+  std::unique_ptr<uint8_t[]> staging_;
   size_t begin_ = 0;
   size_t end_ = 0;
 };

@@ -28,6 +28,12 @@ class Wakeup {
     signalled_ = true;
     if (waiting_) cv_.notify_one();
   }
+  // Whether the task sleeps for want of input now (the stall watchdog asks:
+  // a task busy or blocked on its output is not starved).
+  bool waiting() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return waiting_;
+  }
   // Waits until signalled or timeout; clears the signal.
   void Wait(int64_t timeout_ms) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -40,7 +46,7 @@ class Wakeup {
   }
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool signalled_ = false;
   bool waiting_ = false;
@@ -100,6 +106,8 @@ class InputGate {
   Status failure() const;
   void Close();
   size_t queued_buffers() const;
+  // Whether its task sleeps waiting for input.
+  bool task_waiting() const { return wakeup_->waiting(); }
 
  private:
   Wakeup* wakeup_;
@@ -122,6 +130,11 @@ class LocalInputChannel final : public InputChannel, public SubpartitionListener
   void Close() override;
   size_t queued_buffers() const override;
   void OnDataAvailable() override { NotifyGate(); }
+  // A local reader takes as soon as its task looks: it could take now if
+  // its task sleeps waiting for input.
+  bool CanTakeData() const override { return gate_->task_waiting(); }
+  std::string Describe() const override { return "local channel " + description_ + " (its task waits for input)"; }
+  void OnStalled(const Status& why) override { FailGate(why); }
 
  private:
   // Outlives the channel in the partition manager's waiting list, so a late

@@ -3,7 +3,7 @@
 namespace sluice {
 
 void PartitionManager::Register(std::shared_ptr<ResultPartition> partition) {
-  std::vector<std::pair<ResultPartitionId, Bind>> waiting;
+  std::vector<Waiting> waiting;
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::string key = partition->id().Key();
@@ -14,7 +14,7 @@ void PartitionManager::Register(std::shared_ptr<ResultPartition> partition) {
       waiting_.erase(it);
     }
   }
-  for (auto& [id, bind] : waiting) bind(partition);
+  for (auto& w : waiting) w.bind(partition);
 }
 
 void PartitionManager::Request(const ResultPartitionId& id, Bind bind) {
@@ -23,7 +23,7 @@ void PartitionManager::Request(const ResultPartitionId& id, Bind bind) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = partitions_.find(id.Key());
     if (it == partitions_.end()) {
-      waiting_[id.Key()].emplace_back(id, std::move(bind));
+      waiting_[id.Key()].push_back({id, std::move(bind), SteadyNowMs()});
       return;
     }
     partition = it->second;
@@ -50,8 +50,8 @@ void PartitionManager::ReleaseJob(const std::string& job_id, const Status& reaso
       }
     }
     for (auto it = waiting_.begin(); it != waiting_.end();) {
-      if (!it->second.empty() && it->second.front().first.job_id == job_id) {
-        for (auto& w : it->second) failed.push_back(std::move(w.second));
+      if (!it->second.empty() && it->second.front().id.job_id == job_id) {
+        for (auto& w : it->second) failed.push_back(std::move(w.bind));
         it = waiting_.erase(it);
       } else {
         ++it;
@@ -67,7 +67,7 @@ void PartitionManager::ReleaseJob(const std::string& job_id, const Status& reaso
 
 void PartitionManager::ReleaseAll(const Status& reason) {
   std::map<std::string, std::shared_ptr<ResultPartition>> released;
-  std::map<std::string, std::vector<std::pair<ResultPartitionId, Bind>>> failed;
+  std::map<std::string, std::vector<Waiting>> failed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     released.swap(partitions_);
@@ -78,13 +78,51 @@ void PartitionManager::ReleaseAll(const Status& reason) {
     p->Release();
   }
   for (auto& [key, binds] : failed) {
-    for (auto& w : binds) w.second(reason);
+    for (auto& w : binds) w.bind(reason);
   }
 }
 
 size_t PartitionManager::partitions() const {
   std::lock_guard<std::mutex> lock(mu_);
   return partitions_.size();
+}
+
+void PartitionManager::ExpireRequests(int64_t cutoff_ms) {
+  std::vector<Waiting> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      auto& list = it->second;
+      for (auto w = list.begin(); w != list.end();) {
+        if (w->since_ms < cutoff_ms) {
+          expired.push_back(std::move(*w));
+          w = list.erase(w);
+        } else {
+          ++w;
+        }
+      }
+      it = list.empty() ? waiting_.erase(it) : std::next(it);
+    }
+  }
+  for (auto& w : expired) {
+    w.bind(Status::NotFound(w.id.ToString() + " of job " + w.id.job_id + " (attempt " + std::to_string(w.id.attempt) +
+                            ") was not produced on this worker in time (network.partition-request-timeout)"));
+  }
+}
+
+size_t PartitionManager::waiting_requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [key, list] : waiting_) n += list.size();
+  return n;
+}
+
+std::vector<std::shared_ptr<ResultPartition>> PartitionManager::All() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<ResultPartition>> all;
+  all.reserve(partitions_.size());
+  for (const auto& [key, p] : partitions_) all.push_back(p);
+  return all;
 }
 
 }  // namespace sluice

@@ -29,11 +29,23 @@ class PartitionManager {
   // Releases every partition and fails every waiting request.
   void ReleaseAll(const Status& reason);
   size_t partitions() const;
+  size_t waiting_requests() const;
+  // Answers NOT_FOUND to every request waiting since before `cutoff_ms`
+  // (steady clock) and forgets it: a partition that never comes, or a
+  // request for one that does not exist, holds nothing for good.
+  void ExpireRequests(int64_t cutoff_ms);
+  // Every registered partition, for the stall watchdog.
+  std::vector<std::shared_ptr<ResultPartition>> All() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<ResultPartition>> partitions_;
-  std::map<std::string, std::vector<std::pair<ResultPartitionId, Bind>>> waiting_;
+  struct Waiting {
+    ResultPartitionId id;
+    Bind bind;
+    int64_t since_ms;  // steady clock
+  };
+  std::map<std::string, std::vector<Waiting>> waiting_;
 };
 
 }  // namespace sluice

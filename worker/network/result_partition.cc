@@ -1,6 +1,13 @@
 #include "worker/network/result_partition.h"
 
+#include <chrono>
+
 namespace sluice {
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string ResultPartitionId::Key() const {
   return job_id + "/" + std::to_string(attempt) + "/" + vertex_id + "/" + std::to_string(subtask) + "/" +
@@ -15,6 +22,7 @@ std::string ResultPartitionId::ToString() const {
 void Subpartition::Add(PooledBuffer buffer) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) progress_ms_ = SteadyNowMs();
     BufferOrEvent entry;
     entry.buffer = std::move(buffer);
     queue_.push_back(std::move(entry));
@@ -26,6 +34,7 @@ void Subpartition::Add(PooledBuffer buffer) {
 void Subpartition::AddEvent(const Event& event) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) progress_ms_ = SteadyNowMs();
     BufferOrEvent entry;
     entry.is_event = true;
     entry.event = event;
@@ -103,6 +112,7 @@ bool Subpartition::Poll(BufferOrEvent* out, int* backlog, bool allow_data) {
     if (!allow_data && !queue_.front().is_event) return false;
     *out = std::move(queue_.front());
     queue_.pop_front();
+    progress_ms_ = SteadyNowMs();
     if (!out->is_event) --data_buffers_;
     if (backlog != nullptr) *backlog = static_cast<int>(data_buffers_);
     if (out->is_event && out->event.type == EventType::kEndOfPartition && !consumed_) {
@@ -130,6 +140,13 @@ Status Subpartition::SetListener(SubpartitionListener* listener) {
   return Status::Ok();
 }
 
+void Subpartition::NotifyStalled(const Status& why) {
+  // Under the lock like Notify, so a reader that detaches is never called
+  // afterwards; OnStalled only posts or fails a gate.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (listener_ != nullptr) listener_->OnStalled(why);
+}
+
 void Subpartition::DetachListener() {
   std::lock_guard<std::mutex> lock(mu_);
   listener_ = nullptr;
@@ -148,6 +165,19 @@ void Subpartition::Release() {
 size_t Subpartition::queued_buffers() const {
   std::lock_guard<std::mutex> lock(mu_);
   return data_buffers_;
+}
+
+int64_t Subpartition::StalledForMs(int64_t now_ms, std::string* state) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  // No reader yet is not a stall of the data plane: the consumer may still
+  // be deploying, and the scheduler's timeouts cover a consumer that never
+  // comes. A reader without credit is backpressure, unless an event (which
+  // needs none) waits at the head.
+  if (queue_.empty() || listener_ == nullptr) return 0;
+  if (!queue_.front().is_event && !listener_->CanTakeData()) return 0;
+  *state = std::to_string(data_buffers_) + " buffers and " + std::to_string(queue_.size() - data_buffers_) +
+           " events queued for subpartition " + std::to_string(index_) + ", read by " + listener_->Describe();
+  return now_ms - progress_ms_;
 }
 
 ResultPartition::ResultPartition(ResultPartitionId id, int num_subpartitions, std::shared_ptr<LocalBufferPool> pool,
@@ -178,6 +208,24 @@ size_t ResultPartition::queued_buffers() const {
   size_t n = 0;
   for (const auto& s : subpartitions_) n += s->queued_buffers();
   return n;
+}
+
+Status ResultPartition::CheckStalled(int64_t now_ms) {
+  const int64_t timeout = stall_timeout_ms_.load(std::memory_order_relaxed);
+  if (timeout <= 0 || !failure().ok()) return Status::Ok();
+  for (auto& s : subpartitions_) {
+    std::string state;
+    int64_t stalled = s->StalledForMs(now_ms, &state);
+    if (stalled < timeout) continue;
+    Status why = Status::DeadlineExceeded(
+        "task.stall-timeout: " + id_.ToString() + " of job " + id_.job_id + " has sent nothing for " +
+        std::to_string(stalled / 1000) + " s while its reader could take it: " + state +
+        ". Its consumer gets nothing more, so the job fails (its restart strategy decides what next)");
+    Fail(why);
+    s->NotifyStalled(why);
+    return why;
+  }
+  return Status::Ok();
 }
 
 void ResultPartition::OnSubpartitionConsumed() {

@@ -46,6 +46,15 @@ class SubpartitionListener {
  public:
   virtual ~SubpartitionListener() = default;
   virtual void OnDataAvailable() = 0;
+  // Whether the reader could take a data buffer now: a remote reader only
+  // with credit. Called under the subpartition's lock, from the watchdog.
+  virtual bool CanTakeData() const { return true; }
+  // The reader as the stall report names it: its channel and its state.
+  virtual std::string Describe() const = 0;
+  // The watchdog gave up on this subpartition: the reader fails its
+  // consumer. Called under the subpartition's lock (as OnDataAvailable), so
+  // it must only post or fail a gate, never call back.
+  virtual void OnStalled(const Status& /*why*/) {}
 };
 
 class ResultPartition;
@@ -83,6 +92,12 @@ class Subpartition {
   size_t queued_buffers() const;
   int index() const { return index_; }
 
+  // The watchdog: how long the reader has taken nothing although entries
+  // are queued and it could take them (0 if it is not stalled), and what
+  // the report says of it.
+  int64_t StalledForMs(int64_t now_ms, std::string* state) const;
+  void NotifyStalled(const Status& why);
+
  private:
   void Notify();
 
@@ -93,6 +108,9 @@ class Subpartition {
   size_t data_buffers_ = 0;
   SubpartitionListener* listener_ = nullptr;
   bool consumed_ = false;  // its end-of-partition was taken
+  // When the reader last took an entry, or the queue last became non-empty,
+  // whichever is later (steady clock): the start of a possible stall.
+  int64_t progress_ms_ = 0;
 };
 
 class ResultPartition {
@@ -115,6 +133,14 @@ class ResultPartition {
   void Release();
   size_t queued_buffers() const;
 
+  // task.stall-timeout of the producing task's job; 0 turns the watchdog off.
+  void set_stall_timeout_ms(int64_t ms) { stall_timeout_ms_ = ms; }
+  // The watchdog, about once a second: a subpartition whose reader could
+  // take its queued entries but has taken nothing for the stall timeout
+  // fails the producer (on its next write) and its reader's consumer, with
+  // a message that gives the channel's state. Returns that failure, or OK.
+  Status CheckStalled(int64_t now_ms);
+
  private:
   friend class Subpartition;
   void OnSubpartitionConsumed();
@@ -124,8 +150,12 @@ class ResultPartition {
   std::shared_ptr<LocalBufferPool> pool_;
   ConsumedCallback on_consumed_;
   std::atomic<int> unconsumed_;
+  std::atomic<int64_t> stall_timeout_ms_{0};
   mutable std::mutex mu_;
   Status failure_;
 };
+
+// Milliseconds of the steady clock, as the watchdog counts.
+int64_t SteadyNowMs();
 
 }  // namespace sluice
