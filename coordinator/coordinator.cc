@@ -1,10 +1,14 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <filesystem>
 #include <set>
 
 #include "common/catalog/graph_schema.h"
+#include "common/config.h"
 #include "coordinator/checkpoint_storage.h"
 #include "coordinator/job_graph_validator.h"
 #include "coordinator/job_state.h"
@@ -27,6 +31,8 @@ void Coordinator::Start() {
       if (stopping_) break;
       lock.unlock();
       CheckHeartbeats();
+      ForgetOldJobs();
+      ReturnFreedMemory();
       lock.lock();
     }
   });
@@ -51,6 +57,20 @@ void Coordinator::Stop() {
 // ---------------------------------------------------------------- jobs ----
 
 Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::string& restore_path) {
+  Result<std::string> id = Submit(std::move(graph), restore_path);
+  if (!id.ok()) last_refusal_mono_.store(clock_->MonotonicMillis());
+  return id;
+}
+
+Result<std::string> Coordinator::Submit(proto::JobGraph graph, const std::string& restore_path) {
+  // The bounds first, so that nothing below spends time or memory on an
+  // abusive graph; then the config, before its values are read.
+  SLUICE_RETURN_IF_ERROR(CheckJobLimits(graph, options_.limits));
+  if (restore_path.size() > options_.limits.max_config_value_bytes) {
+    return Status::InvalidArgument("the restore path is " + std::to_string(restore_path.size()) +
+                                   " bytes; the limit is " + std::to_string(options_.limits.max_config_value_bytes));
+  }
+  SLUICE_RETURN_IF_ERROR(ValidateJobConfig(graph));
   OperatorCatalog catalog = OperatorCatalog::Builtin();
   SLUICE_RETURN_IF_ERROR(ValidateJobGraph(catalog, options_.max_parallelism, &graph));
   std::unique_ptr<proto::CheckpointMetadata> restore;
@@ -101,8 +121,9 @@ Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::str
   std::string id = job->id;
   log_->info("job {} '{}' submitted: {} vertices, needs {} slots", id, job->graph.name(),
              job->graph.vertices_size(), job->slots_needed);
+  raw->seq = next_job_seq_++;
+  job_order_[raw->seq] = id;
   jobs_[id] = std::move(job);
-  job_order_.push_back(id);
   raw->driver = std::thread([this, raw] { DriveJob(raw); });
   PruneFinishedJobs();
   ended.swap(finished_drivers_);
@@ -110,15 +131,50 @@ Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::str
 }
 
 void Coordinator::PruneFinishedJobs() {
-  while (job_order_.size() > options_.jobs_retained) {
-    auto it = std::find_if(job_order_.begin(), job_order_.end(),
-                           [&](const std::string& id) { return IsTerminal(jobs_[id]->state); });
-    if (it == job_order_.end()) return;
-    auto& job = jobs_[*it];
-    if (job->driver.joinable()) finished_drivers_.push_back(std::move(job->driver));
-    jobs_.erase(*it);
-    job_order_.erase(it);
+  std::vector<std::pair<int64_t, uint64_t>> finished;  // (end, seq): the oldest first
+  for (const auto& [seq, id] : job_order_) {
+    const Job& job = *jobs_.at(id);
+    if (IsTerminal(job.state)) finished.emplace_back(job.end_mono, seq);
   }
+  std::sort(finished.begin(), finished.end());
+  const int64_t now = clock_->MonotonicMillis();
+  for (size_t i = 0; i < finished.size(); ++i) {
+    const bool too_many = finished.size() - i > options_.jobs_retained;
+    const bool too_old = options_.jobs_retained_age_ms > 0 && now - finished[i].first > options_.jobs_retained_age_ms;
+    if (!too_many && !too_old) break;
+    const std::string id = job_order_.at(finished[i].second);
+    auto& job = jobs_.at(id);
+    // Its driver has done all its work under mu_; it only has to return.
+    if (job->driver.joinable()) finished_drivers_.push_back(std::move(job->driver));
+    log_->debug("job {} forgotten ({})", id, too_many ? "jobs.retained" : "jobs.retained-age");
+    jobs_.erase(id);
+    job_order_.erase(finished[i].second);
+  }
+}
+
+void Coordinator::ReturnFreedMemory() {
+#ifdef __GLIBC__
+  // A flood of refused submissions (each up to gRPC's 4 MiB, on as many
+  // threads as calls) leaves glibc's per-thread arenas full of free memory
+  // it keeps for later: without a trim the process stays several times its
+  // size for good. Trimmed about once a second while refusals come, and a
+  // little after, when the last requests' buffers have been freed.
+  const int64_t now = clock_->MonotonicMillis();
+  if (now - last_refusal_mono_.load() > 3000 || now - last_trim_mono_ < 1000) return;
+  last_trim_mono_ = now;
+  malloc_trim(0);
+#endif
+}
+
+void Coordinator::ForgetOldJobs() {
+  std::vector<std::thread> ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;  // Stop() joins the drivers
+    PruneFinishedJobs();
+    ended.swap(finished_drivers_);
+  }
+  for (auto& t : ended) t.join();
 }
 
 void Coordinator::Transition(Job* job, proto::JobState to) {
@@ -131,7 +187,10 @@ void Coordinator::Transition(Job* job, proto::JobState to) {
              job->failure.empty() || to != proto::FAILED ? "" : ": " + job->failure);
   job->state = to;
   if (to == proto::RUNNING) job->start_time_ms = clock_->NowMillis();
-  if (IsTerminal(to)) job->end_time_ms = clock_->NowMillis();
+  if (IsTerminal(to)) {
+    job->end_time_ms = clock_->NowMillis();
+    job->end_mono = clock_->MonotonicMillis();
+  }
   changed_.notify_all();
 }
 
@@ -1000,8 +1059,35 @@ void Coordinator::ReleaseSlots(Job* job) {
 std::vector<proto::JobStatus> Coordinator::ListJobs() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<proto::JobStatus> out;
-  for (const auto& id : job_order_) out.push_back(StatusOf(*jobs_.at(id), false));
+  for (const auto& [seq, id] : job_order_) out.push_back(StatusOf(*jobs_.at(id), false));
   return out;
+}
+
+Result<proto::ListJobsResponse> Coordinator::ListJobs(int page_size, const std::string& page_token) const {
+  if (page_size < 0) return Status::InvalidArgument("page_size " + std::to_string(page_size) + " is negative");
+  if (page_size == 0) page_size = options_.list_page_default;
+  page_size = std::min(page_size, options_.list_page_max);
+  uint64_t after = 0;  // the token is the seq of the last job of the page before
+  if (!page_token.empty()) {
+    auto parsed = page_token.size() > 20 ? Result<int64_t>(Status::InvalidArgument("")) : ParseInt(page_token);
+    if (!parsed.ok() || *parsed < 0) {
+      return Status::InvalidArgument("page_token is not one this coordinator gave out");
+    }
+    after = static_cast<uint64_t>(*parsed);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  proto::ListJobsResponse response;
+  size_t bytes = 0;
+  for (auto it = job_order_.upper_bound(after); it != job_order_.end(); ++it) {
+    if (response.jobs_size() >= page_size || bytes >= options_.list_page_max_bytes) {
+      response.set_next_page_token(std::to_string(std::prev(it)->first));
+      break;
+    }
+    proto::JobStatus* status = response.add_jobs();
+    *status = StatusOf(*jobs_.at(it->second), false);
+    bytes += status->ByteSizeLong();
+  }
+  return response;
 }
 
 Result<proto::JobStatus> Coordinator::GetJob(const std::string& job_id) const {
