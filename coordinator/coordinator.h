@@ -106,6 +106,10 @@ class Coordinator {
     proto::TaskState state = proto::SCHEDULED;
     proto::TaskMetrics metrics;
     std::string failure;
+    // When its deploy call returned (0 before): from then on the worker's
+    // heartbeats must list it, once heartbeat.timeout has let any heartbeat
+    // taken before the deploy arrive.
+    int64_t deployed_mono = 0;
   };
   struct Job {
     std::string id;
@@ -116,6 +120,7 @@ class Coordinator {
     int64_t end_mono = 0;  // when it became terminal, for jobs.retained-age
     std::string failure;           // the reason of FAILED, or the cause while FAILING
     bool cancel_requested = false;
+    bool cancelling_tasks = false;  // the coordinator is cancelling them: a CANCELED task is no failure
     int64_t attempt = 0;
     int slots_needed = 0;
     std::vector<std::string> slot_workers;  // slot i -> worker id
@@ -217,6 +222,16 @@ class Coordinator {
   void Transition(Job* job, proto::JobState to);
   void FailJob(Job* job, const std::string& reason);  // records the first cause only
   void MarkWorkerLost(const std::string& worker_id, const std::string& reason);
+  // A subtask's task ended (update or heartbeat): a finished one may complete
+  // a checkpoint; a failed one, or one cancelled by anyone but the
+  // coordinator, fails the job so that its restart strategy acts.
+  void OnSubtaskEnded(Job* job, int vertex, int subtask, const std::string& worker_id);
+  // Reconciles the tasks a heartbeat lists with what the coordinator
+  // believes runs on that worker (mu_ held).
+  void ReconcileTasks(const proto::Heartbeat& heartbeat);
+  // Sends the queued cancellations of orphaned tasks (its own thread: RPCs
+  // must not hold up heartbeats).
+  void RunOrphanCanceller();
   proto::JobStatus StatusOf(const Job& job, bool with_vertices) const;
   void PruneFinishedJobs();
   Result<std::string> Submit(proto::JobGraph graph, const std::string& restore_path);
@@ -243,6 +258,16 @@ class Coordinator {
   int64_t last_trim_mono_ = 0;                         // monitor thread only
   std::vector<std::thread> finished_drivers_;
   std::thread monitor_;
+  // Tasks running on a worker that the coordinator does not know of, to be
+  // cancelled there; and when each was last sent, so that one is cancelled
+  // again only after heartbeat.timeout.
+  struct Orphan {
+    std::string address;
+    proto::TaskId task;
+  };
+  std::deque<Orphan> orphans_;
+  std::map<std::string, int64_t> orphans_sent_;  // worker id + task -> mono time
+  std::thread orphan_canceller_;
 };
 
 }  // namespace sluice

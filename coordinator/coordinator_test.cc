@@ -37,6 +37,15 @@ class FakeGateway final : public TaskGateway {
     deployed.push_back({address, request});
     return Status::Ok();
   }
+  Status CancelTasks(const std::string& address, const std::string& job_id,
+                     const std::vector<proto::TaskId>& tasks) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& t : tasks) {
+      EXPECT_EQ(t.job_id(), job_id);
+      task_cancels.push_back({address, t});
+    }
+    return Status::Ok();
+  }
   Status TriggerCheckpoint(const std::string&, const proto::TriggerCheckpointRequest& request) override {
     std::lock_guard<std::mutex> lock(mu_);
     triggers.push_back(request);
@@ -71,6 +80,7 @@ class FakeGateway final : public TaskGateway {
   std::mutex mu_;
   std::vector<std::pair<std::string, proto::DeployTaskRequest>> deployed;
   std::vector<std::string> cancels;
+  std::vector<std::pair<std::string, proto::TaskId>> task_cancels;  // by CancelTasks
   std::vector<proto::TriggerCheckpointRequest> triggers;
   int64_t notified = 0;  // the newest completion the workers were told of
   std::map<std::string, std::string> worker_of_address;
@@ -418,6 +428,82 @@ TEST_F(CoordinatorRetentionTest, FinishedJobsOlderThanTheRetainedAgeAreForgotten
   EXPECT_FALSE(Remembered(newer_job));
   ASSERT_TRUE(Remembered(*waiting)) << "a job that has not ended is never forgotten";
   EXPECT_EQ(coordinator_->GetJob(*waiting)->state(), proto::CREATED);
+}
+
+// ---- tasks ended or running behind the coordinator's back ----
+
+TEST_F(CoordinatorTest, ATaskCancelledOnTheWorkerItselfFailsTheJobAndFreesItsSlots) {
+  AddWorker("127.0.0.1:1001", 2);
+  AddWorker("127.0.0.1:1002", 2);
+  auto id = coordinator_->SubmitJob(testing::SimpleGraph(2));
+  WaitForState(*id, proto::RUNNING);
+  for (const auto& [addr, r] : gateway_->deployed) Report(r, proto::TASK_RUNNING);
+  EXPECT_EQ(FreeSlots(), 2);
+  Report(gateway_->deployed[0].second, proto::TASK_CANCELED);
+  proto::JobStatus job = WaitForState(*id, proto::FAILED);
+  EXPECT_THAT(job.failure(), HasSubstr("subtask 0 of vertex 'source'"));
+  EXPECT_THAT(job.failure(), HasSubstr("was cancelled, not by the coordinator"));
+  EXPECT_EQ(FreeSlots(), 4);
+}
+
+TEST_F(CoordinatorTest, ACancelTheCoordinatorAskedForIsNoFailure) {
+  AddWorker("127.0.0.1:1001", 2);
+  auto id = coordinator_->SubmitJob(testing::SimpleGraph(2));
+  WaitForState(*id, proto::RUNNING);
+  ASSERT_TRUE(coordinator_->CancelJob(*id).ok());
+  proto::JobStatus job = WaitForState(*id, proto::CANCELED);
+  EXPECT_EQ(job.failure(), "");
+}
+
+TEST_F(CoordinatorTest, ATaskMissingFromItsWorkersHeartbeatFailsTheJobAfterTheGracePeriod) {
+  std::string worker = AddWorker("127.0.0.1:1001", 2);
+  auto id = coordinator_->SubmitJob(testing::SimpleGraph(1));
+  WaitForState(*id, proto::RUNNING);
+  const proto::DeployTaskRequest deployed = gateway_->deployed[0].second;
+  Report(deployed, proto::TASK_RUNNING);
+  proto::Heartbeat empty;
+  empty.set_worker_id(worker);
+  proto::Heartbeat listing = empty;
+  proto::TaskReport* report = listing.add_tasks();
+  *report->mutable_task() = deployed.task();
+  report->set_state(proto::TASK_RUNNING);
+
+  clock_.Advance(1000);
+  ASSERT_TRUE(coordinator_->OnHeartbeat(empty)) << "within the grace period: a heartbeat taken before the deploy";
+  clock_.Advance(5000);
+  ASSERT_TRUE(coordinator_->OnHeartbeat(listing));
+  EXPECT_EQ(coordinator_->GetJob(*id)->state(), proto::RUNNING);
+  ASSERT_TRUE(coordinator_->OnHeartbeat(empty));
+  proto::JobStatus job = WaitForState(*id, proto::FAILED);
+  EXPECT_THAT(job.failure(), HasSubstr("subtask 0 of vertex 'source' on worker " + worker + " failed"));
+  EXPECT_THAT(job.failure(), HasSubstr("missing from the worker's heartbeat"));
+  EXPECT_EQ(FreeSlots(), 2);
+}
+
+TEST_F(CoordinatorTest, ARunningTaskTheCoordinatorDoesNotKnowIsCancelledOnItsWorkerOnce) {
+  coordinator_->Start();  // the orphans' canceller
+  std::string worker = AddWorker("127.0.0.1:1001", 2);
+  proto::Heartbeat hb;
+  hb.set_worker_id(worker);
+  proto::TaskReport* report = hb.add_tasks();
+  report->mutable_task()->set_job_id("0123456789abcdef");
+  report->mutable_task()->set_vertex_id("source");
+  report->mutable_task()->set_attempt(1);
+  report->set_state(proto::TASK_RUNNING);
+  ASSERT_TRUE(coordinator_->OnHeartbeat(hb));
+  ASSERT_TRUE(coordinator_->OnHeartbeat(hb));
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(gateway_->mu_);
+      if (!gateway_->task_cancels.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard<std::mutex> lock(gateway_->mu_);
+  ASSERT_EQ(gateway_->task_cancels.size(), 1u) << "cancelled once, not at every heartbeat";
+  EXPECT_EQ(gateway_->task_cancels[0].first, "127.0.0.1:1001");
+  EXPECT_EQ(gateway_->task_cancels[0].second.job_id(), "0123456789abcdef");
+  EXPECT_EQ(gateway_->task_cancels[0].second.vertex_id(), "source");
 }
 
 // ---- checkpoints ----

@@ -18,6 +18,7 @@
 
 #include "coordinator/test_graphs.h"
 #include "proto/job_service.grpc.pb.h"
+#include "proto/task_service.grpc.pb.h"
 #include "tests/support/local_cluster.h"
 
 namespace sluice::testing {
@@ -211,6 +212,50 @@ TEST_F(CoordinatorBoundsTest, AFloodOfBadSubmissionsLeavesTheCoordinatorNoLarger
   // Generous: the point is that nothing of the flood is kept.
   EXPECT_LT(after, 10 * before) << "RSS " << before << " KiB before, " << after << " KiB after";
   EXPECT_LT(after, before + 200 * 1024) << "RSS " << before << " KiB before, " << after << " KiB after";
+}
+
+TEST_F(CoordinatorBoundsTest, ACancelTaskSentStraightToAWorkerRestartsTheJobAndLeaksNoSlot) {
+  proto::JobGraph endless = SimpleGraph(2);
+  endless.mutable_vertices(0)->mutable_operators(0)->mutable_options()->erase("events");
+  (*endless.mutable_vertices(0)->mutable_operators(0)->mutable_options())["rate"].add_values("1000");
+  (*endless.mutable_config())["restart-strategy"] = "fixed-delay";
+  (*endless.mutable_config())["restart-strategy.fixed-delay.attempts"] = "1";
+  (*endless.mutable_config())["restart-strategy.fixed-delay.delay"] = "100ms";
+  std::string id;
+  ASSERT_TRUE(Submit(endless, &id).ok());
+  auto running_everywhere = [&] {
+    auto s = cluster_.CliJson({"status", id});
+    if (!s.is_object() || s["state"] != "RUNNING") return false;
+    for (const auto& t : s["vertices"][0]["subtasks"]) {
+      if (t["state"] != "RUNNING") return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(WaitUntil(running_everywhere, 10000)) << cluster_.Logs();
+
+  // Behind the coordinator's back, on the worker of subtask 0.
+  const std::string address = cluster_.CliJson({"status", id})["vertices"][0]["subtasks"][0]["worker_address"];
+  auto worker = proto::TaskService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  proto::CancelTaskRequest cancel;
+  cancel.set_job_id(id);
+  proto::CancelTaskResponse cancelled;
+  ASSERT_TRUE(worker->CancelTask(&ctx, cancel, &cancelled).ok());
+  EXPECT_GE(cancelled.cancelled(), 1);
+
+  // The job fails, restarts under its strategy and runs again on both slots.
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.CliJson({"status", id})["restarts"] == 1 && running_everywhere(); },
+                        15000))
+      << cluster_.CliJson({"status", id}).dump() << cluster_.Logs();
+  EXPECT_THAT(ReadFile(cluster_.dir() + "/coordinator.log"), HasSubstr("was cancelled, not by the coordinator"));
+  auto workers = cluster_.CliJson({"workers"});
+  int free = 0;
+  for (const auto& w : workers["workers"]) free += w["slots_free"].get<int>();
+  EXPECT_EQ(free, 2) << "the job holds two slots, no more, no fewer";
+  ASSERT_EQ(cluster_.Cli({"cancel", id}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(id) == "CANCELED"; }, 10000));
+  EXPECT_TRUE(WaitUntil([&] { return AllSlotsFree(); }, 10000)) << cluster_.CliJson({"workers"}).dump();
+  ExpectAJobStillRunsToTheEnd("after-cancel-task");
 }
 
 }  // namespace
