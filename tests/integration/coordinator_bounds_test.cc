@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -256,6 +257,33 @@ TEST_F(CoordinatorBoundsTest, ACancelTaskSentStraightToAWorkerRestartsTheJobAndL
   ASSERT_TRUE(WaitUntil([&] { return cluster_.JobState(id) == "CANCELED"; }, 10000));
   EXPECT_TRUE(WaitUntil([&] { return AllSlotsFree(); }, 10000)) << cluster_.CliJson({"workers"}).dump();
   ExpectAJobStillRunsToTheEnd("after-cancel-task");
+}
+
+// A pid no process has: a child's, once it has been reaped.
+pid_t DeadPid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+TEST(WorkerStateDirTest, AWorkerRemovesTheStateFoldersOfDeadWorkersAtStart) {
+  LocalCluster cluster;
+  const std::string stale = cluster.dir() + "/state/worker-" + std::to_string(DeadPid());
+  std::filesystem::create_directories(stale + "/job-1/numbers-0");
+  std::ofstream(stale + "/job-1/numbers-0/000012.sst") << "left by a worker killed with -9";
+  ASSERT_TRUE(cluster.Start(1).ok()) << cluster.Logs();
+  EXPECT_FALSE(std::filesystem::exists(stale)) << cluster.Logs();
+  // The live worker's own folder is there, locked.
+  const std::string own = cluster.dir() + "/state/worker-" + std::to_string(cluster.worker(0).pid());
+  EXPECT_TRUE(std::filesystem::exists(own + "/.lock"));
+  CommandResult run = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/quickstart.yaml", "-D", "events=300",
+                                   "-D", "output=" + cluster.dir() + "/out"});
+  EXPECT_EQ(run.exit_code, 0) << run.err << cluster.Logs();
+  // A second worker leaves the first one's folder alone.
+  ASSERT_TRUE(cluster.StartWorker(2).ok());
+  ASSERT_TRUE(cluster.WaitForWorkers(2));
+  EXPECT_TRUE(std::filesystem::exists(own + "/.lock"));
 }
 
 }  // namespace
