@@ -46,10 +46,20 @@ Result<std::string> JobClient::Submit(const proto::JobGraph& graph, const std::s
 }
 
 Result<proto::ListJobsResponse> JobClient::List() {
+  proto::ListJobsResponse all;
   proto::ListJobsRequest req;
-  proto::ListJobsResponse resp;
-  SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->ListJobs(c, req, &resp); }));
-  return resp;
+  while (true) {
+    proto::ListJobsResponse page;
+    SLUICE_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return stub_->ListJobs(c, req, &page); }));
+    for (auto& job : *page.mutable_jobs()) *all.add_jobs() = std::move(job);
+    if (page.next_page_token().empty()) return all;
+    // Each token comes after the last: a coordinator that repeats one would
+    // keep us here for ever.
+    if (page.next_page_token() == req.page_token()) {
+      return Status::Internal("the coordinator gave the same list page token twice ('" + req.page_token() + "')");
+    }
+    req.set_page_token(page.next_page_token());
+  }
 }
 
 Result<proto::JobStatus> JobClient::Get(const std::string& job_id) {

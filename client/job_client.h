@@ -18,6 +18,7 @@ class JobClient {
   // Waits for the savepoint (up to the call timeout); returns its path.
   Result<std::string> Savepoint(const std::string& job_id, const std::string& directory, bool stop,
                                 bool drain = false);
+  // Every job: follows the coordinator's pages to the last.
   Result<proto::ListJobsResponse> List();
   Result<proto::JobStatus> Get(const std::string& job_id);
   Result<proto::CancelJobResponse> Cancel(const std::string& job_id);

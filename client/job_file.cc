@@ -17,6 +17,21 @@ bool IsJobConfigKey(const std::string& key) {
   return k != nullptr && k->per_job;
 }
 
+std::string UnknownJobConfigKey(const std::string& key) {
+  const ConfigKey* known = FindConfigKey(key);
+  if (known != nullptr && !known->per_job) {
+    return "config key '" + key + "' belongs to the daemons' configuration; a job cannot set it";
+  }
+  return "unknown job config key '" + key + "' (did you mean '" + NearestConfigKey(key, true)->name +
+         "'? see docs/configuration.md, Job keys)";
+}
+
+bool LooksLikeConfigKey(const std::string& name) {
+  // Every config key is dotted; a parameter rarely is. A name a couple of
+  // edits from a job key is taken for one too (checkpointinterval).
+  return name.find('.') != std::string::npos || EditDistance(name, NearestConfigKey(name, true)->name) <= 2;
+}
+
 namespace {
 
 struct Input {
@@ -121,6 +136,12 @@ Status Parser::ParseParameters(const YAML::Node& node) {
   }
   for (const auto& [name, value] : options_.parameters) {
     if (!parameters_.count(name) && IsJobConfigKey(name)) continue;  // a config key, handled apart
+    if (!parameters_.count(name) && LooksLikeConfigKey(name)) {
+      // Most likely a misspelt config key: say so, rather than that the
+      // job has no such parameter.
+      return Status::InvalidArgument(origin_ + ": -D " + name + "=...: " + UnknownJobConfigKey(name) +
+                                     "; nor does the job declare a parameter '" + name + "'");
+    }
     if (!parameters_.count(name)) {
       std::string declared;
       for (const auto& [p, _] : parameters_) declared += (declared.empty() ? "" : ", ") + p;
@@ -346,7 +367,7 @@ Result<proto::JobGraph> Parser::Parse(const std::string& yaml) {
   }
   for (const auto& [key, value] : job_config) {
     if (!IsJobConfigKey(key)) {
-      return Status::InvalidArgument(origin_ + ": unknown job config key '" + key + "' (see docs/configuration.md, Job keys)");
+      return Status::InvalidArgument(origin_ + ": " + UnknownJobConfigKey(key));
     }
   }
 

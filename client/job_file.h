@@ -26,6 +26,12 @@ struct JobFileOptions {
 // Job-level config keys (job file 'config:' or -D): pipeline.*; later
 // checkpoint.* and restart-strategy.*.
 bool IsJobConfigKey(const std::string& key);
+// Why `key` cannot be set on a job: unknown (naming the nearest job key),
+// or a daemon's key.
+std::string UnknownJobConfigKey(const std::string& key);
+// -D name=value names a config key rather than a parameter: it is dotted,
+// as every config key, or close to a job key.
+bool LooksLikeConfigKey(const std::string& name);
 
 // Errors are INVALID_ARGUMENT (NOT_FOUND for a missing file) and start with
 // "<path>:<line>: ".

@@ -74,6 +74,24 @@ TEST_F(JobFileTest, AnUndeclaredParameterOverrideIsAnError) {
   ExpectError(kPipeline, "the job declares no parameter 'evnets' (declared: events, output)", o);
 }
 
+TEST_F(JobFileTest, AMisspeltConfigKeyOverrideIsAnUnknownKeyWithTheNearestSuggested) {
+  JobFileOptions o;
+  o.parameters = {{"checkpoint.intervall", "1s"}};
+  ExpectError(kPipeline, "-D checkpoint.intervall=...: unknown job config key 'checkpoint.intervall' "
+              "(did you mean 'checkpoint.interval'?", o);
+  o.parameters = {{"heartbeat.timeout", "1s"}};
+  ExpectError(kPipeline, "config key 'heartbeat.timeout' belongs to the daemons' configuration", o);
+  o.parameters = {{"checkpoint.interval", "1s"}};
+  auto g = Parse(kPipeline, o);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->config().at("checkpoint.interval"), "1s");
+}
+
+TEST_F(JobFileTest, AnUnknownKeyInTheConfigMapNamesTheNearestJobKey) {
+  ExpectError("config:\n  pipeline.flush-timeot: 5ms\noperators:\n  - id: gen\n    type: datagen\n",
+              "unknown job config key 'pipeline.flush-timeot' (did you mean 'pipeline.flush-timeout'?");
+}
+
 TEST_F(JobFileTest, MalformedYamlNamesTheLine) {
   ExpectError("name: x\nparallelism: 2\n  operators: -\n", "job.yaml:3: malformed YAML");
   ExpectError("name: x\noperators:\n  - id: [unclosed\n", "malformed YAML: end of sequence flow not found");

@@ -126,7 +126,8 @@ Result<Config> Config::Load(const std::string& yaml_path,
 
 Status Config::Set(const std::string& key, const std::string& value) {
   if (FindConfigKey(key) == nullptr) {
-    return Status::InvalidArgument("unknown config key '" + key + "' (see docs/configuration.md)");
+    return Status::InvalidArgument("unknown config key '" + key + "' (did you mean '" + NearestConfigKey(key)->name +
+                                   "'? see docs/configuration.md)");
   }
   values_[key] = value;
   return Status::Ok();

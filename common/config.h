@@ -25,6 +25,11 @@ struct ConfigKey {
 // Every key Sluice knows, in one table.
 const std::vector<ConfigKey>& AllConfigKeys();
 const ConfigKey* FindConfigKey(std::string_view name);
+// The known key closest to `name` by edit distance (among the per-job keys
+// only, with `per_job_only`), to suggest for a misspelt one; never null.
+const ConfigKey* NearestConfigKey(std::string_view name, bool per_job_only = false);
+// Levenshtein distance: insertions, deletions and substitutions of one byte.
+size_t EditDistance(std::string_view a, std::string_view b);
 
 class Config {
  public:

@@ -2,6 +2,8 @@
 // test checks that every key here is documented there.
 #include "common/config.h"
 
+#include <algorithm>
+
 namespace sluice {
 
 const std::vector<ConfigKey>& AllConfigKeys() {
@@ -17,7 +19,10 @@ const std::vector<ConfigKey>& AllConfigKeys() {
        "How long a submitted job waits for enough free slots before it fails."},
       {"jobs.max-parallelism", "128",
        "Default number of key groups of a job, and the upper bound of any vertex's parallelism."},
-      {"jobs.retained", "1000", "How many finished jobs the coordinator remembers for list and status."},
+      {"jobs.retained", "1000",
+       "How many finished jobs the coordinator remembers for list and status; the oldest are forgotten first."},
+      {"jobs.retained-age", "1h",
+       "How long the coordinator remembers a finished job for list and status; 0 = until jobs.retained pushes it out."},
       {"cancel.timeout", "10s",
        "How long a cancelling or failing job waits for its tasks to confirm before it gives up on them."},
       // Worker
@@ -93,6 +98,38 @@ const ConfigKey* FindConfigKey(std::string_view name) {
     if (name == key.name) return &key;
   }
   return nullptr;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+const ConfigKey* NearestConfigKey(std::string_view name, bool per_job_only) {
+  // Keys are short; a longer name is cut so that a hostile one costs no
+  // more than a misspelt one.
+  name = name.substr(0, 128);
+  const ConfigKey* best = nullptr;
+  size_t best_distance = 0;
+  for (const auto& key : AllConfigKeys()) {
+    if (per_job_only && !key.per_job) continue;
+    size_t d = EditDistance(name, key.name);
+    if (best == nullptr || d < best_distance) {
+      best = &key;
+      best_distance = d;
+    }
+  }
+  return best;
 }
 
 }  // namespace sluice

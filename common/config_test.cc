@@ -45,13 +45,23 @@ TEST(ConfigTest, UnknownKeysAreErrorsThatNameTheKey) {
   Config c;
   Status s = c.SetOverride("heartbeat.timout=3s");
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("unknown config key 'heartbeat.timout'"));
+  EXPECT_THAT(s.message(), HasSubstr("unknown config key 'heartbeat.timout' (did you mean 'heartbeat.timeout'?"));
   std::string path = WriteTemp("rpc.address: 127.0.0.1:1\nbogus: 1\n");
   auto loaded = Config::Load(path, {});
   ASSERT_FALSE(loaded.ok());
   EXPECT_THAT(loaded.status().message(), HasSubstr("line 2"));
   EXPECT_THAT(loaded.status().message(), HasSubstr("'bogus'"));
   std::remove(path.c_str());
+}
+
+TEST(ConfigTest, TheNearestKeyIsTheOneFewestEditsAway) {
+  EXPECT_EQ(EditDistance("checkpoint.intervall", "checkpoint.interval"), 1u);
+  EXPECT_EQ(EditDistance("", "abc"), 3u);
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+  EXPECT_STREQ(NearestConfigKey("checkpoint.intervall", true)->name, "checkpoint.interval");
+  EXPECT_STREQ(NearestConfigKey("heartbeat.intervall")->name, "heartbeat.interval");
+  // Among job keys only, a daemon key is never suggested.
+  EXPECT_TRUE(NearestConfigKey("heartbeat.intervall", true)->per_job);
 }
 
 TEST(ConfigTest, MalformedInput) {

@@ -1,10 +1,15 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "common/catalog/graph_schema.h"
+#include "common/config.h"
 #include "coordinator/checkpoint_storage.h"
 #include "coordinator/job_graph_validator.h"
 #include "coordinator/job_state.h"
@@ -19,6 +24,7 @@ Coordinator::Coordinator(CoordinatorOptions options, std::unique_ptr<TaskGateway
 Coordinator::~Coordinator() { Stop(); }
 
 void Coordinator::Start() {
+  orphan_canceller_ = std::thread([this] { RunOrphanCanceller(); });
   monitor_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     int64_t period = std::max<int64_t>(10, std::min<int64_t>(options_.heartbeat_timeout_ms / 10, 200));
@@ -27,6 +33,8 @@ void Coordinator::Start() {
       if (stopping_) break;
       lock.unlock();
       CheckHeartbeats();
+      ForgetOldJobs();
+      ReturnFreedMemory();
       lock.lock();
     }
   });
@@ -45,12 +53,27 @@ void Coordinator::Stop() {
   }
   changed_.notify_all();
   if (monitor_.joinable()) monitor_.join();
+  if (orphan_canceller_.joinable()) orphan_canceller_.join();
   for (auto& t : threads) t.join();
 }
 
 // ---------------------------------------------------------------- jobs ----
 
 Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::string& restore_path) {
+  Result<std::string> id = Submit(std::move(graph), restore_path);
+  if (!id.ok()) last_refusal_mono_.store(clock_->MonotonicMillis());
+  return id;
+}
+
+Result<std::string> Coordinator::Submit(proto::JobGraph graph, const std::string& restore_path) {
+  // The bounds first, so that nothing below spends time or memory on an
+  // abusive graph; then the config, before its values are read.
+  SLUICE_RETURN_IF_ERROR(CheckJobLimits(graph, options_.limits));
+  if (restore_path.size() > options_.limits.max_config_value_bytes) {
+    return Status::InvalidArgument("the restore path is " + std::to_string(restore_path.size()) +
+                                   " bytes; the limit is " + std::to_string(options_.limits.max_config_value_bytes));
+  }
+  SLUICE_RETURN_IF_ERROR(ValidateJobConfig(graph));
   OperatorCatalog catalog = OperatorCatalog::Builtin();
   SLUICE_RETURN_IF_ERROR(ValidateJobGraph(catalog, options_.max_parallelism, &graph));
   std::unique_ptr<proto::CheckpointMetadata> restore;
@@ -101,8 +124,9 @@ Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::str
   std::string id = job->id;
   log_->info("job {} '{}' submitted: {} vertices, needs {} slots", id, job->graph.name(),
              job->graph.vertices_size(), job->slots_needed);
+  raw->seq = next_job_seq_++;
+  job_order_[raw->seq] = id;
   jobs_[id] = std::move(job);
-  job_order_.push_back(id);
   raw->driver = std::thread([this, raw] { DriveJob(raw); });
   PruneFinishedJobs();
   ended.swap(finished_drivers_);
@@ -110,15 +134,50 @@ Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::str
 }
 
 void Coordinator::PruneFinishedJobs() {
-  while (job_order_.size() > options_.jobs_retained) {
-    auto it = std::find_if(job_order_.begin(), job_order_.end(),
-                           [&](const std::string& id) { return IsTerminal(jobs_[id]->state); });
-    if (it == job_order_.end()) return;
-    auto& job = jobs_[*it];
-    if (job->driver.joinable()) finished_drivers_.push_back(std::move(job->driver));
-    jobs_.erase(*it);
-    job_order_.erase(it);
+  std::vector<std::pair<int64_t, uint64_t>> finished;  // (end, seq): the oldest first
+  for (const auto& [seq, id] : job_order_) {
+    const Job& job = *jobs_.at(id);
+    if (IsTerminal(job.state)) finished.emplace_back(job.end_mono, seq);
   }
+  std::sort(finished.begin(), finished.end());
+  const int64_t now = clock_->MonotonicMillis();
+  for (size_t i = 0; i < finished.size(); ++i) {
+    const bool too_many = finished.size() - i > options_.jobs_retained;
+    const bool too_old = options_.jobs_retained_age_ms > 0 && now - finished[i].first > options_.jobs_retained_age_ms;
+    if (!too_many && !too_old) break;
+    const std::string id = job_order_.at(finished[i].second);
+    auto& job = jobs_.at(id);
+    // Its driver has done all its work under mu_; it only has to return.
+    if (job->driver.joinable()) finished_drivers_.push_back(std::move(job->driver));
+    log_->debug("job {} forgotten ({})", id, too_many ? "jobs.retained" : "jobs.retained-age");
+    jobs_.erase(id);
+    job_order_.erase(finished[i].second);
+  }
+}
+
+void Coordinator::ReturnFreedMemory() {
+#ifdef __GLIBC__
+  // A flood of refused submissions (each up to gRPC's 4 MiB, on as many
+  // threads as calls) leaves glibc's per-thread arenas full of free memory
+  // it keeps for later: without a trim the process stays several times its
+  // size for good. Trimmed about once a second while refusals come, and a
+  // little after, when the last requests' buffers have been freed.
+  const int64_t now = clock_->MonotonicMillis();
+  if (now - last_refusal_mono_.load() > 3000 || now - last_trim_mono_ < 1000) return;
+  last_trim_mono_ = now;
+  malloc_trim(0);
+#endif
+}
+
+void Coordinator::ForgetOldJobs() {
+  std::vector<std::thread> ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;  // Stop() joins the drivers
+    PruneFinishedJobs();
+    ended.swap(finished_drivers_);
+  }
+  for (auto& t : ended) t.join();
 }
 
 void Coordinator::Transition(Job* job, proto::JobState to) {
@@ -131,7 +190,10 @@ void Coordinator::Transition(Job* job, proto::JobState to) {
              job->failure.empty() || to != proto::FAILED ? "" : ": " + job->failure);
   job->state = to;
   if (to == proto::RUNNING) job->start_time_ms = clock_->NowMillis();
-  if (IsTerminal(to)) job->end_time_ms = clock_->NowMillis();
+  if (IsTerminal(to)) {
+    job->end_time_ms = clock_->NowMillis();
+    job->end_mono = clock_->MonotonicMillis();
+  }
   changed_.notify_all();
 }
 
@@ -261,6 +323,7 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
   job->notify_failures = 0;
   DeleteReleasedFiles(job);
   job->failure.clear();
+  job->cancelling_tasks = false;
   job->stats.set_restored_id(job->latest ? job->latest->checkpoint_id() : 0);
   for (auto& vertex : job->subtasks) {
     for (auto& s : vertex) s = Subtask{};
@@ -925,6 +988,13 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
     }
   }
   lock.lock();
+  const int64_t now = clock_->MonotonicMillis();
+  for (size_t i = 0; i < deployed; ++i) {
+    const proto::TaskId& t = deployments[i].request.task();
+    for (int v = 0; v < job->graph.vertices_size(); ++v) {
+      if (job->graph.vertices(v).id() == t.vertex_id()) job->subtasks[v][t.subtask()].deployed_mono = now;
+    }
+  }
   // The failed deployment and those never attempted have no task to cancel.
   for (size_t i = deployed; i < deployments.size(); ++i) {
     const proto::TaskId& t = deployments[i].request.task();
@@ -943,6 +1013,7 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
 }
 
 void Coordinator::CancelTasksAndWait(Job* job, std::unique_lock<std::mutex>& lock) {
+  job->cancelling_tasks = true;
   std::map<std::string, std::string> targets;  // worker id -> address
   // Every worker that held a slot is told, even where all its subtasks have
   // ended: a finished producer's partitions still hold network buffers there
@@ -1000,8 +1071,35 @@ void Coordinator::ReleaseSlots(Job* job) {
 std::vector<proto::JobStatus> Coordinator::ListJobs() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<proto::JobStatus> out;
-  for (const auto& id : job_order_) out.push_back(StatusOf(*jobs_.at(id), false));
+  for (const auto& [seq, id] : job_order_) out.push_back(StatusOf(*jobs_.at(id), false));
   return out;
+}
+
+Result<proto::ListJobsResponse> Coordinator::ListJobs(int page_size, const std::string& page_token) const {
+  if (page_size < 0) return Status::InvalidArgument("page_size " + std::to_string(page_size) + " is negative");
+  if (page_size == 0) page_size = options_.list_page_default;
+  page_size = std::min(page_size, options_.list_page_max);
+  uint64_t after = 0;  // the token is the seq of the last job of the page before
+  if (!page_token.empty()) {
+    auto parsed = page_token.size() > 20 ? Result<int64_t>(Status::InvalidArgument("")) : ParseInt(page_token);
+    if (!parsed.ok() || *parsed < 0) {
+      return Status::InvalidArgument("page_token is not one this coordinator gave out");
+    }
+    after = static_cast<uint64_t>(*parsed);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  proto::ListJobsResponse response;
+  size_t bytes = 0;
+  for (auto it = job_order_.upper_bound(after); it != job_order_.end(); ++it) {
+    if (response.jobs_size() >= page_size || bytes >= options_.list_page_max_bytes) {
+      response.set_next_page_token(std::to_string(std::prev(it)->first));
+      break;
+    }
+    proto::JobStatus* status = response.add_jobs();
+    *status = StatusOf(*jobs_.at(it->second), false);
+    bytes += status->ByteSizeLong();
+  }
+  return response;
 }
 
 Result<proto::JobStatus> Coordinator::GetJob(const std::string& job_id) const {
@@ -1117,30 +1215,114 @@ bool Coordinator::OnHeartbeat(const proto::Heartbeat& heartbeat) {
   it->second.info.set_running_tasks(heartbeat.running_tasks());
   it->second.info.set_network_buffers_total(heartbeat.network_buffers_total());
   it->second.info.set_network_buffers_free(heartbeat.network_buffers_free());
+  ReconcileTasks(heartbeat);
+  return true;
+}
+
+void Coordinator::ReconcileTasks(const proto::Heartbeat& heartbeat) {
+  const std::string& worker_id = heartbeat.worker_id();
+  const std::string& address = workers_.at(worker_id).info.rpc_address();
+  const int64_t now = clock_->MonotonicMillis();
+  for (auto it = orphans_sent_.begin(); it != orphans_sent_.end();) {
+    it = now - it->second >= options_.heartbeat_timeout_ms ? orphans_sent_.erase(it) : std::next(it);
+  }
+  auto orphan = [&](const proto::TaskId& task) {
+    std::string key = worker_id + " " + task.ShortDebugString();
+    if (orphans_sent_.count(key)) return;  // cancelled lately: give it time to end
+    orphans_sent_[key] = now;
+    log_->warn("worker {} runs task {} that the coordinator does not know of; cancelling it", worker_id,
+               task.ShortDebugString());
+    orphans_.push_back({address, task});
+    changed_.notify_all();
+  };
+
+  std::set<std::tuple<const Job*, int, int>> listed;  // (job, vertex, subtask)
   for (const auto& report : heartbeat.tasks()) {
-    auto job = jobs_.find(report.task().job_id());
-    if (job == jobs_.end() || job->second->attempt != report.task().attempt()) continue;
-    for (int v = 0; v < job->second->graph.vertices_size(); ++v) {
-      if (job->second->graph.vertices(v).id() != report.task().vertex_id()) continue;
-      auto& subtasks = job->second->subtasks[v];
-      int i = report.task().subtask();
-      if (i < 0 || i >= static_cast<int>(subtasks.size()) || subtasks[i].worker_id != heartbeat.worker_id()) continue;
-      Subtask& s = subtasks[i];
-      s.metrics = report.metrics();
-      // Heartbeats repair a lost state update: a report that moves the
-      // subtask forward is applied as if it had come on its own.
-      if (!IsTerminalTask(s.state) && report.state() > s.state) {
-        s.state = report.state();
-        if (s.state == proto::TASK_FINISHED) OnSubtaskFinished(job->second.get(), v, i);
-        if (report.state() == proto::TASK_FAILED && !job->second->cancel_requested) {
-          FailJob(job->second.get(), "subtask " + std::to_string(i) + " of vertex '" + report.task().vertex_id() +
-                                         "' on worker " + heartbeat.worker_id() + " failed");
-        }
+    const proto::TaskId& task = report.task();
+    auto found = jobs_.find(task.job_id());
+    Job* job = found == jobs_.end() || found->second->attempt != task.attempt() ? nullptr : found->second.get();
+    int v = -1;
+    for (int k = 0; job != nullptr && k < job->graph.vertices_size(); ++k) {
+      if (job->graph.vertices(k).id() == task.vertex_id()) v = k;
+    }
+    const int i = task.subtask();
+    const bool known = v >= 0 && i >= 0 && i < static_cast<int>(job->subtasks[v].size()) &&
+                       job->subtasks[v][i].worker_id == worker_id;
+    if (!known) {
+      // An older attempt's task, one of a forgotten job, or a deploy whose
+      // answer never came: it holds a slot no job accounts for.
+      if (!IsTerminalTask(report.state())) orphan(task);
+      continue;
+    }
+    listed.insert({job, v, i});
+    Subtask& s = job->subtasks[v][i];
+    if (IsTerminalTask(s.state)) {
+      // Given up on (cancel.timeout) while it still runs there.
+      if (!IsTerminalTask(report.state())) orphan(task);
+      continue;
+    }
+    s.metrics = report.metrics();
+    // Heartbeats repair a lost state update: a report that moves the
+    // subtask forward is applied as if it had come on its own.
+    if (report.state() > s.state) {
+      s.state = report.state();
+      if (IsTerminalTask(s.state)) OnSubtaskEnded(job, v, i, worker_id);
+      changed_.notify_all();
+    }
+  }
+
+  // A task the worker should run but does not list has ended without a word
+  // reaching us (its update lost), or was never there.
+  for (auto& [id, job] : jobs_) {
+    if (IsTerminal(job->state)) continue;
+    for (int v = 0; v < static_cast<int>(job->subtasks.size()); ++v) {
+      for (int i = 0; i < static_cast<int>(job->subtasks[v].size()); ++i) {
+        Subtask& s = job->subtasks[v][i];
+        if (s.worker_id != worker_id || (s.state != proto::DEPLOYING && s.state != proto::TASK_RUNNING)) continue;
+        if (s.deployed_mono == 0 || now - s.deployed_mono <= options_.heartbeat_timeout_ms) continue;
+        if (listed.count({job.get(), v, i})) continue;
+        s.state = job->cancelling_tasks ? proto::TASK_CANCELED : proto::TASK_FAILED;
+        s.failure = "worker " + worker_id + " no longer runs it (it is missing from the worker's heartbeat)";
+        OnSubtaskEnded(job.get(), v, i, worker_id);
         changed_.notify_all();
       }
     }
   }
-  return true;
+}
+
+void Coordinator::OnSubtaskEnded(Job* job, int vertex, int subtask, const std::string& worker_id) {
+  const Subtask& s = job->subtasks[vertex][subtask];
+  const std::string name = "subtask " + std::to_string(subtask) + " of vertex '" + job->graph.vertices(vertex).id() +
+                           "' on worker " + worker_id;
+  if (s.state == proto::TASK_FINISHED) {
+    OnSubtaskFinished(job, vertex, subtask);
+  } else if (s.state == proto::TASK_FAILED) {
+    if (!job->cancel_requested) FailJob(job, name + " failed" + (s.failure.empty() ? "" : ": " + s.failure));
+  } else if (s.state == proto::TASK_CANCELED) {
+    // Not asked for by the coordinator: the job cannot go on without it,
+    // and must not hold the slots of a task that is gone.
+    if (!job->cancel_requested && !job->cancelling_tasks) {
+      FailJob(job, name + " was cancelled, not by the coordinator (a CancelTask sent to the worker directly, "
+                          "or the worker stopping)");
+    }
+  }
+}
+
+void Coordinator::RunOrphanCanceller() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    changed_.wait(lock, [this] { return stopping_ || !orphans_.empty(); });
+    if (stopping_) return;
+    std::map<std::pair<std::string, std::string>, std::vector<proto::TaskId>> batches;  // (address, job) -> tasks
+    for (auto& o : orphans_) batches[{o.address, o.task.job_id()}].push_back(std::move(o.task));
+    orphans_.clear();
+    lock.unlock();
+    for (const auto& [where, tasks] : batches) {
+      Status s = gateway_->CancelTasks(where.first, where.second, tasks);
+      if (!s.ok()) log_->warn("cancelling {} unknown tasks of job {} at {}: {}", tasks.size(), where.second, where.first, s.message());
+    }
+    lock.lock();
+  }
 }
 
 void Coordinator::OnHeartbeatStreamClosed(const std::string& worker_id) {
@@ -1210,13 +1392,9 @@ Status Coordinator::UpdateTaskState(const proto::TaskStateUpdate& update) {
     s.state = update.state();
     s.metrics = update.metrics();
     if (!update.failure().empty()) s.failure = update.failure();
-    if (s.state == proto::TASK_FINISHED) OnSubtaskFinished(job, v, i);
     log_->debug("job {} vertex {} subtask {} on {}: {}", job->id, update.task().vertex_id(), i,
                 update.worker_id(), TaskStateName(update.state()));
-    if (update.state() == proto::TASK_FAILED && !job->cancel_requested) {
-      FailJob(job, "subtask " + std::to_string(i) + " of vertex '" + update.task().vertex_id() +
-                       "' on worker " + update.worker_id() + " failed: " + update.failure());
-    }
+    if (IsTerminalTask(s.state)) OnSubtaskEnded(job, v, i, update.worker_id());
     changed_.notify_all();
     return Status::Ok();
   }

@@ -37,6 +37,15 @@ class FakeGateway final : public TaskGateway {
     deployed.push_back({address, request});
     return Status::Ok();
   }
+  Status CancelTasks(const std::string& address, const std::string& job_id,
+                     const std::vector<proto::TaskId>& tasks) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& t : tasks) {
+      EXPECT_EQ(t.job_id(), job_id);
+      task_cancels.push_back({address, t});
+    }
+    return Status::Ok();
+  }
   Status TriggerCheckpoint(const std::string&, const proto::TriggerCheckpointRequest& request) override {
     std::lock_guard<std::mutex> lock(mu_);
     triggers.push_back(request);
@@ -71,6 +80,7 @@ class FakeGateway final : public TaskGateway {
   std::mutex mu_;
   std::vector<std::pair<std::string, proto::DeployTaskRequest>> deployed;
   std::vector<std::string> cancels;
+  std::vector<std::pair<std::string, proto::TaskId>> task_cancels;  // by CancelTasks
   std::vector<proto::TriggerCheckpointRequest> triggers;
   int64_t notified = 0;  // the newest completion the workers were told of
   std::map<std::string, std::string> worker_of_address;
@@ -88,10 +98,14 @@ class CoordinatorTest : public ::testing::Test {
     options.heartbeat_timeout_ms = 5000;
     options.slot_request_timeout_ms = 2000;
     options.cancel_timeout_ms = 2000;
+    Customize(&options);
     coordinator_ = std::make_unique<Coordinator>(options, std::move(gateway), &clock_,
                                                  MakeLogger("coordinator-test", spdlog::level::warn));
     gateway_->coordinator = coordinator_.get();
   }
+
+  // Fixtures that need other options change them here.
+  virtual void Customize(CoordinatorOptions*) {}
 
   std::string AddWorker(const std::string& address, int slots) {
     proto::RegisterWorkerRequest r;
@@ -308,6 +322,188 @@ TEST_F(CoordinatorTest, UpdatesOfAStaleAttemptOrAnotherWorkerAreIgnored) {
   EXPECT_TRUE(coordinator_->UpdateTaskState(u).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   EXPECT_EQ(coordinator_->GetJob(*id)->state(), proto::RUNNING);
+}
+
+TEST_F(CoordinatorTest, AJobConfigWithAnUnknownKeyIsRefusedNamingTheNearestKey) {
+  AddWorker("127.0.0.1:1001", 2);
+  proto::JobGraph graph = testing::SimpleGraph(1);
+  (*graph.mutable_config())["no.such.key"] = "1";
+  (*graph.mutable_config())["pipeline.flush-timeout"] = "5ms";
+  auto id = coordinator_->SubmitJob(graph);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(id.status().message(), HasSubstr("unknown job config key 'no.such.key' (did you mean '"));
+  graph.mutable_config()->erase("no.such.key");
+  (*graph.mutable_config())["checkpoint.intervall"] = "1s";
+  EXPECT_THAT(coordinator_->SubmitJob(graph).status().message(),
+              HasSubstr("unknown job config key 'checkpoint.intervall' (did you mean 'checkpoint.interval'?"));
+  EXPECT_TRUE(coordinator_->ListJobs().empty());
+  EXPECT_EQ(Deployed(), 0u);
+}
+
+TEST_F(CoordinatorTest, AJobBeyondTheLimitsIsRefusedNamingTheFieldAndTheLimit) {
+  proto::JobGraph graph = testing::SimpleGraph(1);
+  graph.set_name(std::string(3 << 20, 'n'));
+  auto id = coordinator_->SubmitJob(graph);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(id.status().message(), HasSubstr("the job graph is"));
+  EXPECT_THAT(id.status().message(), HasSubstr("the limit is 1048576 bytes"));
+  graph.set_name(std::string(2000, 'n'));
+  EXPECT_THAT(coordinator_->SubmitJob(graph).status().message(), HasSubstr("limit of 1024 bytes"));
+  EXPECT_TRUE(coordinator_->ListJobs().empty());
+}
+
+TEST_F(CoordinatorTest, ListJobsComesInPagesInSubmissionOrder) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(*coordinator_->SubmitJob(testing::SimpleGraph(1)));  // all wait for slots
+  std::vector<std::string> listed;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = coordinator_->ListJobs(2, token);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_LE(page->jobs_size(), 2);
+    for (const auto& job : page->jobs()) listed.push_back(job.job_id());
+    token = page->next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(listed, ids);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(coordinator_->ListJobs(0, "")->jobs_size(), 5) << "0 is the default page size";
+  EXPECT_EQ(coordinator_->ListJobs(2, "not-a-token").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(coordinator_->ListJobs(-1, "").status().code(), StatusCode::kInvalidArgument);
+}
+
+class CoordinatorRetentionTest : public CoordinatorTest {
+ protected:
+  void Customize(CoordinatorOptions* options) override {
+    options->jobs_retained = 2;
+    options->jobs_retained_age_ms = 3600000;
+    options->slot_request_timeout_ms = 100LL * 3600000;  // a job waiting for slots waits through the test
+    options->list_page_max_bytes = 1;                      // one job per page
+  }
+  // A job that fails at once: its deployment is refused.
+  std::string FailedJob() {
+    gateway_->fail_deploys = true;
+    auto id = coordinator_->SubmitJob(testing::SimpleGraph(1));
+    EXPECT_TRUE(id.ok());
+    WaitForState(*id, proto::FAILED);
+    return *id;
+  }
+  bool Remembered(const std::string& id) { return coordinator_->GetJob(id).ok(); }
+};
+
+TEST_F(CoordinatorRetentionTest, APageStopsEarlyAtItsByteLimit) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(coordinator_->SubmitJob(testing::SimpleGraph(1)).ok());
+  auto page = coordinator_->ListJobs(100, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->jobs_size(), 1);
+  EXPECT_FALSE(page->next_page_token().empty());
+}
+
+TEST_F(CoordinatorRetentionTest, OnlyTheLastJobsRetainedFinishedJobsAreRemembered) {
+  AddWorker("127.0.0.1:1001", 2);
+  std::string first = FailedJob(), second = FailedJob(), third = FailedJob();
+  coordinator_->ForgetOldJobs();
+  EXPECT_FALSE(Remembered(first)) << "the job that ended first goes first";
+  EXPECT_TRUE(Remembered(second));
+  EXPECT_TRUE(Remembered(third));
+  EXPECT_EQ(coordinator_->ListJobs().size(), 2u);
+}
+
+TEST_F(CoordinatorRetentionTest, FinishedJobsOlderThanTheRetainedAgeAreForgottenButRunningOnesNever) {
+  AddWorker("127.0.0.1:1001", 2);
+  std::string old_job = FailedJob();
+  clock_.Advance(1800000);
+  std::string newer_job = FailedJob();
+  auto waiting = coordinator_->SubmitJob(testing::SimpleGraph(5));  // more slots than there are: it waits
+  ASSERT_TRUE(waiting.ok());
+  clock_.Advance(1800001);
+  coordinator_->ForgetOldJobs();
+  EXPECT_FALSE(Remembered(old_job)) << "ended an hour and a millisecond ago";
+  EXPECT_TRUE(Remembered(newer_job));
+  clock_.Advance(3600000);
+  coordinator_->ForgetOldJobs();
+  EXPECT_FALSE(Remembered(newer_job));
+  ASSERT_TRUE(Remembered(*waiting)) << "a job that has not ended is never forgotten";
+  EXPECT_EQ(coordinator_->GetJob(*waiting)->state(), proto::CREATED);
+}
+
+// ---- tasks ended or running behind the coordinator's back ----
+
+TEST_F(CoordinatorTest, ATaskCancelledOnTheWorkerItselfFailsTheJobAndFreesItsSlots) {
+  AddWorker("127.0.0.1:1001", 2);
+  AddWorker("127.0.0.1:1002", 2);
+  auto id = coordinator_->SubmitJob(testing::SimpleGraph(2));
+  WaitForState(*id, proto::RUNNING);
+  for (const auto& [addr, r] : gateway_->deployed) Report(r, proto::TASK_RUNNING);
+  EXPECT_EQ(FreeSlots(), 2);
+  Report(gateway_->deployed[0].second, proto::TASK_CANCELED);
+  proto::JobStatus job = WaitForState(*id, proto::FAILED);
+  EXPECT_THAT(job.failure(), HasSubstr("subtask 0 of vertex 'source'"));
+  EXPECT_THAT(job.failure(), HasSubstr("was cancelled, not by the coordinator"));
+  EXPECT_EQ(FreeSlots(), 4);
+}
+
+TEST_F(CoordinatorTest, ACancelTheCoordinatorAskedForIsNoFailure) {
+  AddWorker("127.0.0.1:1001", 2);
+  auto id = coordinator_->SubmitJob(testing::SimpleGraph(2));
+  WaitForState(*id, proto::RUNNING);
+  ASSERT_TRUE(coordinator_->CancelJob(*id).ok());
+  proto::JobStatus job = WaitForState(*id, proto::CANCELED);
+  EXPECT_EQ(job.failure(), "");
+}
+
+TEST_F(CoordinatorTest, ATaskMissingFromItsWorkersHeartbeatFailsTheJobAfterTheGracePeriod) {
+  std::string worker = AddWorker("127.0.0.1:1001", 2);
+  auto id = coordinator_->SubmitJob(testing::SimpleGraph(1));
+  WaitForState(*id, proto::RUNNING);
+  const proto::DeployTaskRequest deployed = gateway_->deployed[0].second;
+  Report(deployed, proto::TASK_RUNNING);
+  proto::Heartbeat empty;
+  empty.set_worker_id(worker);
+  proto::Heartbeat listing = empty;
+  proto::TaskReport* report = listing.add_tasks();
+  *report->mutable_task() = deployed.task();
+  report->set_state(proto::TASK_RUNNING);
+
+  clock_.Advance(1000);
+  ASSERT_TRUE(coordinator_->OnHeartbeat(empty)) << "within the grace period: a heartbeat taken before the deploy";
+  clock_.Advance(5000);
+  ASSERT_TRUE(coordinator_->OnHeartbeat(listing));
+  EXPECT_EQ(coordinator_->GetJob(*id)->state(), proto::RUNNING);
+  ASSERT_TRUE(coordinator_->OnHeartbeat(empty));
+  proto::JobStatus job = WaitForState(*id, proto::FAILED);
+  EXPECT_THAT(job.failure(), HasSubstr("subtask 0 of vertex 'source' on worker " + worker + " failed"));
+  EXPECT_THAT(job.failure(), HasSubstr("missing from the worker's heartbeat"));
+  EXPECT_EQ(FreeSlots(), 2);
+}
+
+TEST_F(CoordinatorTest, ARunningTaskTheCoordinatorDoesNotKnowIsCancelledOnItsWorkerOnce) {
+  coordinator_->Start();  // the orphans' canceller
+  std::string worker = AddWorker("127.0.0.1:1001", 2);
+  proto::Heartbeat hb;
+  hb.set_worker_id(worker);
+  proto::TaskReport* report = hb.add_tasks();
+  report->mutable_task()->set_job_id("0123456789abcdef");
+  report->mutable_task()->set_vertex_id("source");
+  report->mutable_task()->set_attempt(1);
+  report->set_state(proto::TASK_RUNNING);
+  ASSERT_TRUE(coordinator_->OnHeartbeat(hb));
+  ASSERT_TRUE(coordinator_->OnHeartbeat(hb));
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(gateway_->mu_);
+      if (!gateway_->task_cancels.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard<std::mutex> lock(gateway_->mu_);
+  ASSERT_EQ(gateway_->task_cancels.size(), 1u) << "cancelled once, not at every heartbeat";
+  EXPECT_EQ(gateway_->task_cancels[0].first, "127.0.0.1:1001");
+  EXPECT_EQ(gateway_->task_cancels[0].second.job_id(), "0123456789abcdef");
+  EXPECT_EQ(gateway_->task_cancels[0].second.vertex_id(), "source");
 }
 
 // ---- checkpoints ----

@@ -33,6 +33,18 @@ Status GrpcTaskGateway::CancelJobTasks(const std::string& address, const std::st
   return FromGrpcStatus(stub->CancelTask(&ctx, request, &response), "cancel on worker at " + address);
 }
 
+Status GrpcTaskGateway::CancelTasks(const std::string& address, const std::string& job_id,
+                                    const std::vector<proto::TaskId>& tasks) {
+  auto stub = proto::TaskService::NewStub(ChannelFor(address));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call_timeout_ms_));
+  proto::CancelTaskRequest request;
+  request.set_job_id(job_id);
+  for (const auto& t : tasks) *request.add_tasks() = t;
+  proto::CancelTaskResponse response;
+  return FromGrpcStatus(stub->CancelTask(&ctx, request, &response), "cancel on worker at " + address);
+}
+
 Status GrpcTaskGateway::TriggerCheckpoint(const std::string& address, const proto::TriggerCheckpointRequest& request) {
   auto stub = proto::TaskService::NewStub(ChannelFor(address));
   grpc::ClientContext ctx;

@@ -18,6 +18,8 @@ class GrpcTaskGateway final : public TaskGateway {
   explicit GrpcTaskGateway(int64_t call_timeout_ms) : call_timeout_ms_(call_timeout_ms) {}
   Status DeployTask(const std::string& address, const proto::DeployTaskRequest& request) override;
   Status CancelJobTasks(const std::string& address, const std::string& job_id) override;
+  Status CancelTasks(const std::string& address, const std::string& job_id,
+                     const std::vector<proto::TaskId>& tasks) override;
   Status TriggerCheckpoint(const std::string& address, const proto::TriggerCheckpointRequest& request) override;
   Status NotifyCheckpointComplete(const std::string& address,
                                   const proto::NotifyCheckpointCompleteRequest& request) override;

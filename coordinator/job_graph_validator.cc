@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/catalog/graph_schema.h"
+#include "common/config.h"
 
 namespace sluice {
 namespace {
@@ -43,7 +44,95 @@ Result<std::vector<int>> TopologicalOrder(const proto::JobGraph& graph,
   return order;
 }
 
+// A value for an error message: its start only, so that refusing a huge
+// value never sends it back.
+std::string Shown(const std::string& value) {
+  constexpr size_t kShown = 48;
+  if (value.size() <= kShown) return "'" + value + "'";
+  return "'" + value.substr(0, kShown) + "...' (" + std::to_string(value.size()) + " bytes)";
+}
+
+Status CheckLength(const std::string& what, const std::string& value, size_t limit) {
+  if (value.size() <= limit) return Status::Ok();
+  return Invalid(what + " " + Shown(value) + " is longer than the limit of " + std::to_string(limit) + " bytes");
+}
+
 }  // namespace
+
+Status CheckJobLimits(const proto::JobGraph& graph, const JobLimits& limits) {
+  const size_t bytes = graph.ByteSizeLong();
+  if (bytes > limits.max_graph_bytes) {
+    return Invalid("the job graph is " + std::to_string(bytes) + " bytes; the limit is " +
+                   std::to_string(limits.max_graph_bytes) + " bytes");
+  }
+  SLUICE_RETURN_IF_ERROR(CheckLength("the job name", graph.name(), limits.max_name_bytes));
+  if (static_cast<size_t>(graph.config_size()) > limits.max_config_keys) {
+    return Invalid("the job config has " + std::to_string(graph.config_size()) + " keys; the limit is " +
+                   std::to_string(limits.max_config_keys));
+  }
+  for (const auto& [key, value] : graph.config()) {
+    SLUICE_RETURN_IF_ERROR(CheckLength("job config key", key, limits.max_config_key_bytes));
+    SLUICE_RETURN_IF_ERROR(CheckLength("job config key " + Shown(key) + ": the value", value,
+                                       limits.max_config_value_bytes));
+  }
+  auto check_schema = [&](const std::string& where, const proto::Schema& schema) -> Status {
+    for (const auto& field : schema.fields()) {
+      SLUICE_RETURN_IF_ERROR(CheckLength(where + ": field name", field.name(), limits.max_id_bytes));
+    }
+    return Status::Ok();
+  };
+  for (int i = 0; i < graph.vertices_size(); ++i) {
+    const auto& v = graph.vertices(i);
+    SLUICE_RETURN_IF_ERROR(CheckLength("vertex #" + std::to_string(i) + ": the id", v.id(), limits.max_id_bytes));
+    const std::string vertex = "vertex '" + v.id() + "'";
+    SLUICE_RETURN_IF_ERROR(check_schema(vertex + " output schema", v.output_schema()));
+    for (int j = 0; j < v.operators_size(); ++j) {
+      const auto& op = v.operators(j);
+      SLUICE_RETURN_IF_ERROR(CheckLength(vertex + ": operator #" + std::to_string(j) + ": the id", op.id(),
+                                         limits.max_id_bytes));
+      const std::string where = vertex + ": operator '" + op.id() + "'";
+      SLUICE_RETURN_IF_ERROR(CheckLength(where + ": the type", op.type(), limits.max_id_bytes));
+      if (static_cast<size_t>(op.options_size()) > limits.max_options) {
+        return Invalid(where + " has " + std::to_string(op.options_size()) + " options; the limit is " +
+                       std::to_string(limits.max_options));
+      }
+      for (const auto& [key, value] : op.options()) {
+        SLUICE_RETURN_IF_ERROR(CheckLength(where + ": option key", key, limits.max_option_key_bytes));
+        for (const auto& element : value.values()) {
+          SLUICE_RETURN_IF_ERROR(CheckLength(where + ": option " + Shown(key) + ": the value", element,
+                                             limits.max_option_value_bytes));
+        }
+      }
+      SLUICE_RETURN_IF_ERROR(check_schema(where + " output schema", op.output_schema()));
+    }
+  }
+  for (int i = 0; i < graph.edges_size(); ++i) {
+    const auto& e = graph.edges(i);
+    const std::string edge = "edge #" + std::to_string(i);
+    SLUICE_RETURN_IF_ERROR(CheckLength(edge + ": the source", e.source(), limits.max_id_bytes));
+    SLUICE_RETURN_IF_ERROR(CheckLength(edge + ": the target", e.target(), limits.max_id_bytes));
+    for (const auto& key : e.key_fields()) {
+      SLUICE_RETURN_IF_ERROR(CheckLength(edge + ": key field", key, limits.max_id_bytes));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateJobConfig(const proto::JobGraph& graph) {
+  // In key order, so the same graph always gets the same answer.
+  std::map<std::string, std::string> config(graph.config().begin(), graph.config().end());
+  for (const auto& [key, value] : config) {
+    const ConfigKey* known = FindConfigKey(key);
+    if (known == nullptr) {
+      return Invalid("unknown job config key " + Shown(key) + " (did you mean '" +
+                     NearestConfigKey(key, /*per_job_only=*/true)->name + "'? see docs/configuration.md, Job keys)");
+    }
+    if (!known->per_job) {
+      return Invalid("config key '" + key + "' belongs to the daemons' configuration; a job cannot set it");
+    }
+  }
+  return Status::Ok();
+}
 
 Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallelism,
                         proto::JobGraph* graph) {

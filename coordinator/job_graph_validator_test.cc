@@ -174,5 +174,77 @@ TEST_F(ValidatorTest, RejectsAVertexWhoseInputsDiffer) {
   ExpectInvalid(g, "its inputs have different schemas");
 }
 
+void ExpectRefused(const Status& s, const std::string& fragment) {
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(fragment));
+  EXPECT_LT(s.message().size(), 400u) << "an error must not echo the oversized value";
+}
+
+TEST(JobLimitsTest, AnOrdinaryJobIsWithinEveryLimit) {
+  proto::JobGraph g = SimpleGraph(2);
+  (*g.mutable_config())["checkpoint.interval"] = "1s";
+  EXPECT_TRUE(CheckJobLimits(g).ok()) << CheckJobLimits(g).ToString();
+}
+
+TEST(JobLimitsTest, AHugeNameIsRefusedNamingTheFieldAndTheLimit) {
+  proto::JobGraph g = SimpleGraph(1);
+  g.set_name(std::string(3 << 20, 'n'));
+  ExpectRefused(CheckJobLimits(g), "the job graph is");
+  JobLimits generous;
+  generous.max_graph_bytes = 8 << 20;
+  ExpectRefused(CheckJobLimits(g, generous), "the job name 'nnnn");
+  ExpectRefused(CheckJobLimits(g, generous), "(3145728 bytes) is longer than the limit of 1024 bytes");
+}
+
+TEST(JobLimitsTest, LongIdsKeysAndValuesAreRefusedSayingWhere) {
+  proto::JobGraph g = SimpleGraph(1);
+  g.mutable_vertices(0)->set_id(std::string(300, 'v'));
+  ExpectRefused(CheckJobLimits(g), "vertex #0: the id 'vvv");
+  g = SimpleGraph(1);
+  g.mutable_vertices(0)->mutable_operators(1)->set_id(std::string(300, 'o'));
+  ExpectRefused(CheckJobLimits(g), "vertex 'source': operator #1: the id");
+  g = SimpleGraph(1);
+  (*g.mutable_vertices(0)->mutable_operators(0)->mutable_options())[std::string(300, 'k')].add_values("1");
+  ExpectRefused(CheckJobLimits(g), "operator 'source': option key 'kkk");
+  g = SimpleGraph(1);
+  (*g.mutable_vertices(0)->mutable_operators(0)->mutable_options())["events"].set_values(0, std::string(70000, '9'));
+  ExpectRefused(CheckJobLimits(g), "operator 'source': option 'events': the value '999");
+  ExpectRefused(CheckJobLimits(g), "limit of 65536 bytes");
+  g = SimpleGraph(1);
+  (*g.mutable_config())["checkpoint.dir"] = std::string(5000, 'd');
+  ExpectRefused(CheckJobLimits(g), "job config key 'checkpoint.dir': the value 'ddd");
+}
+
+TEST(JobLimitsTest, ManyOptionsOrConfigKeysAreRefusedWithTheCountAndTheLimit) {
+  proto::JobGraph g = SimpleGraph(1);
+  auto* options = g.mutable_vertices(0)->mutable_operators(0)->mutable_options();
+  for (int i = 0; i < 200000; ++i) (*options)["k" + std::to_string(i)].add_values("v");
+  ExpectRefused(CheckJobLimits(g), "the job graph is");
+  JobLimits generous;
+  generous.max_graph_bytes = 64 << 20;
+  ExpectRefused(CheckJobLimits(g, generous), "operator 'source' has 200001 options; the limit is 256");
+  g = SimpleGraph(1);
+  for (int i = 0; i < 200; ++i) (*g.mutable_config())["k" + std::to_string(i)] = "v";
+  ExpectRefused(CheckJobLimits(g), "the job config has 200 keys; the limit is 128");
+}
+
+TEST(JobConfigTest, AnUnknownKeyIsRefusedNamingItAndTheNearestJobKey) {
+  proto::JobGraph g = SimpleGraph(1);
+  (*g.mutable_config())["checkpoint.intervall"] = "1s";
+  ExpectRefused(ValidateJobConfig(g), "unknown job config key 'checkpoint.intervall' (did you mean 'checkpoint.interval'?");
+  g = SimpleGraph(1);
+  (*g.mutable_config())["no.such.key"] = "1";
+  ExpectRefused(ValidateJobConfig(g), "unknown job config key 'no.such.key'");
+}
+
+TEST(JobConfigTest, ADaemonKeyIsRefusedAsOneAJobCannotSet) {
+  proto::JobGraph g = SimpleGraph(1);
+  (*g.mutable_config())["heartbeat.timeout"] = "1s";
+  ExpectRefused(ValidateJobConfig(g), "config key 'heartbeat.timeout' belongs to the daemons' configuration");
+  g = SimpleGraph(1);
+  (*g.mutable_config())["pipeline.flush-timeout"] = "0";
+  EXPECT_TRUE(ValidateJobConfig(g).ok());
+}
+
 }  // namespace
 }  // namespace sluice

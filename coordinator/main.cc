@@ -52,8 +52,10 @@ int main(int argc, char** argv) {
   auto cancel_timeout = config->GetDurationMs("cancel.timeout");
   auto max_parallelism = config->GetInt("jobs.max-parallelism");
   auto retained = config->GetInt("jobs.retained");
+  auto retained_age = config->GetDurationMs("jobs.retained-age");
   for (const Status& s : {heartbeat_interval.status(), heartbeat_timeout.status(), slot_timeout.status(),
-                          cancel_timeout.status(), max_parallelism.status(), retained.status()}) {
+                          cancel_timeout.status(), max_parallelism.status(), retained.status(),
+                          retained_age.status()}) {
     if (!s.ok()) return Fail(s.message());
   }
   options.heartbeat_interval_ms = *heartbeat_interval;
@@ -61,7 +63,10 @@ int main(int argc, char** argv) {
   options.slot_request_timeout_ms = *slot_timeout;
   options.cancel_timeout_ms = *cancel_timeout;
   options.max_parallelism = static_cast<int>(*max_parallelism);
+  if (*retained < 0) return Fail("jobs.retained must not be negative");
+  if (*retained_age < 0) return Fail("jobs.retained-age must not be negative");
   options.jobs_retained = static_cast<size_t>(*retained);
+  options.jobs_retained_age_ms = *retained_age;
   if (options.heartbeat_interval_ms <= 0 || options.heartbeat_timeout_ms <= options.heartbeat_interval_ms) {
     return Fail("heartbeat.timeout must be longer than heartbeat.interval, and both positive");
   }

@@ -12,9 +12,11 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const proto::Submit
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const proto::ListJobsRequest*,
+grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const proto::ListJobsRequest* request,
                                       proto::ListJobsResponse* response) {
-  for (auto& job : coordinator_->ListJobs()) *response->add_jobs() = std::move(job);
+  auto page = coordinator_->ListJobs(request->page_size(), request->page_token());
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  *response = std::move(*page);
   return grpc::Status::OK;
 }
 

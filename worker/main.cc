@@ -13,6 +13,7 @@
 #include "common/net_address.h"
 #include "worker/coordinator_link.h"
 #include "worker/network/data_plane.h"
+#include "worker/state_dir.h"
 #include "worker/task_executor.h"
 #include "worker/task_service_impl.h"
 
@@ -114,8 +115,16 @@ int main(int argc, char** argv) {
       log);
   // Each worker process works in a directory of its own, so that workers
   // sharing a machine (and state.dir) never meet; it goes when the worker
-  // stops.
-  const std::string state_dir = config->GetString("state.dir") + "/worker-" + std::to_string(::getpid());
+  // stops. Its lock, held for the process's life, tells other workers it
+  // lives; those a killed worker left behind are removed here
+  // (worker/state_dir.h).
+  const std::string state_root = config->GetString("state.dir");
+  const std::string state_dir = state_root + "/worker-" + std::to_string(::getpid());
+  auto state_lock = LockWorkerStateDir(state_dir);
+  if (!state_lock.ok()) return Fail(state_lock.status().message());
+  for (const auto& stale : RemoveStaleWorkerStateDirs(state_root, state_dir)) {
+    log->info("removed {}, left behind by a worker that is gone", stale);
+  }
   executor.set_state_dir(state_dir);
   executor.set_checkpoint_listener([&link](const proto::CheckpointAck& ack) {
     if (link) link->AcknowledgeCheckpoint(ack);

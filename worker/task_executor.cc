@@ -96,6 +96,24 @@ int TaskExecutor::CancelJob(const std::string& job_id) {
   return n;
 }
 
+int TaskExecutor::CancelTasks(const std::vector<proto::TaskId>& ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (auto& t : tasks_) {
+    if (t->done()) continue;
+    for (const auto& id : ids) {
+      if (t->id().job_id() == id.job_id() && t->id().vertex_id() == id.vertex_id() &&
+          t->id().subtask() == id.subtask() && t->id().attempt() == id.attempt()) {
+        t->Cancel();
+        ++n;
+        break;
+      }
+    }
+  }
+  if (n > 0) log_->info("cancelling {} tasks the coordinator does not know of", n);
+  return n;
+}
+
 void TaskExecutor::CancelAll() {
   {
     std::lock_guard<std::mutex> lock(mu_);

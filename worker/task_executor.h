@@ -29,6 +29,9 @@ class TaskExecutor {
   Status Deploy(const proto::DeployTaskRequest& request);
   // Cancels every task of the job; returns how many were running.
   int CancelJob(const std::string& job_id);
+  // Cancels the tasks named (job, vertex, subtask and attempt); returns how
+  // many were running. The job's other tasks here go on.
+  int CancelTasks(const std::vector<proto::TaskId>& tasks);
   void CancelAll();
   // Where tasks keep their RocksDB working state (state.dir); before any Deploy.
   void set_state_dir(std::string dir) { state_dir_ = std::move(dir); }

@@ -11,7 +11,11 @@ grpc::Status TaskServiceImpl::DeployTask(grpc::ServerContext*, const proto::Depl
 
 grpc::Status TaskServiceImpl::CancelTask(grpc::ServerContext*, const proto::CancelTaskRequest* request,
                                          proto::CancelTaskResponse* response) {
-  response->set_cancelled(executor_->CancelJob(request->job_id()));
+  if (request->tasks().empty()) {
+    response->set_cancelled(executor_->CancelJob(request->job_id()));
+  } else {
+    response->set_cancelled(executor_->CancelTasks({request->tasks().begin(), request->tasks().end()}));
+  }
   return grpc::Status::OK;
 }
 
