@@ -13,7 +13,9 @@ namespace sluice {
 // parallelism outside 1..max parallelism, dangling edges, cycles, unknown
 // operators or options, a source that is not the head of an input-less
 // vertex, inputs of one vertex with different schemas, and declared output
-// schemas that differ from the inferred ones.
+// schemas that differ from the inferred ones, and keyed operators above
+// parallelism 1 whose rows are not hashed by exactly their key (their
+// subtasks would each emit a partial result per key).
 Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallelism,
                         proto::JobGraph* graph);
 
