@@ -186,7 +186,7 @@ TEST_F(NexmarkReferenceTest, Q11BidderSessions) {
   auto expected = Reference(R"(
     WITH o AS (
       SELECT bidder, dateTime,
-        CASE WHEN dateTime - LAG(dateTime) OVER (PARTITION BY bidder ORDER BY dateTime) < 10000 THEN 0 ELSE 1 END AS fresh
+        CASE WHEN dateTime - LAG(dateTime) OVER (PARTITION BY bidder ORDER BY dateTime) <= 10000 THEN 0 ELSE 1 END AS fresh
       FROM bid),
     g AS (
       SELECT bidder, dateTime,

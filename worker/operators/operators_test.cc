@@ -234,6 +234,25 @@ TEST(WindowAggregateTest, SessionWindowsGrowAndMergePerKey) {
   EXPECT_EQ(window->state_entries(), 0u);
 }
 
+TEST(WindowAggregateTest, SessionsMergeWhenRowsAreExactlyTheGapApart) {
+  Schema out;
+  auto op = MakeWindow({{"time", {"ts"}}, {"gap", {"10ms"}}, {"key", {"key"}}, {"aggregates", {"count(*) AS n"}}},
+                       &out);
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  CollectJson sink(out);
+  RowBuilder b(5);
+  (*op)->Process(DatagenRow(b, 0, 1, 0, 0), sink);    // key 1: [0, 10)
+  (*op)->Process(DatagenRow(b, 1, 1, 0, 10), sink);   // at its end: [0, 20)
+  (*op)->Process(DatagenRow(b, 2, 1, 0, 21), sink);   // 11 ms after: a new one, [21, 31)
+  (*op)->Process(DatagenRow(b, 3, 2, 0, 10), sink);   // key 2: [10, 20)
+  (*op)->Process(DatagenRow(b, 4, 2, 0, 0), sink);    // [0, 10) touches it from before: [0, 20)
+  (*op)->ProcessWatermark(INT64_MAX, sink);
+  EXPECT_EQ(sink.rows, (std::set<std::string>{
+                           R"({"key":1,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.020","n":2})",
+                           R"({"key":1,"window_start":"1970-01-01 00:00:00.021","window_end":"1970-01-01 00:00:00.031","n":1})",
+                           R"({"key":2,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.020","n":2})"}));
+}
+
 TEST(WindowAggregateTest, ProcessingTimeWindowsFireOnTheClockAndAtTheEnd) {
   Schema out;
   auto op = MakeWindow({{"processing-time", {"true"}}, {"size", {"1s"}}, {"aggregates", {"count(*) AS n"}}}, &out);
