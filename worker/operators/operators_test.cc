@@ -114,6 +114,36 @@ TEST(FileSinkTest, WritesOneJsonLinesFilePerSubtask) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(FileSinkTest, EachSubtaskReplacesOnlyItsOwnFilesOfAnEarlierRun) {
+  auto dir = std::filesystem::temp_directory_path() / ("sluice-sink-replace-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "dt=x");
+  // An earlier run at parallelism 3, one of its files in a partition.
+  for (const char* name : {"part-0.jsonl", "part-1-4.jsonl", "dt=x/part-2-end.jsonl", ".part-1-a2.inprogress"}) {
+    std::ofstream(dir / name) << "{\"stale\":true}\n";
+  }
+  std::ofstream(dir / "README") << "not a part file\n";
+  auto registry = OperatorRegistry::Builtin();
+  auto names = [&] {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      if (e.is_regular_file()) out.insert(std::filesystem::relative(e.path(), dir).string());
+    }
+    return out;
+  };
+  // Subtask 1 of 2 takes only part-1 files...
+  auto one = registry.CreateOperator(MakeSetup("file-sink", {{"path", {dir.string()}}}, DatagenSchema(), {}, 1, 2));
+  ASSERT_TRUE(one.ok());
+  ASSERT_TRUE((*one)->Open().ok());
+  EXPECT_EQ(names(), (std::set<std::string>{"README", "part-0.jsonl", "dt=x/part-2-end.jsonl", ".part-1-a1.inprogress"}));
+  // ...subtask 0 its own and those of subtasks beyond the parallelism.
+  auto zero = registry.CreateOperator(MakeSetup("file-sink", {{"path", {dir.string()}}}, DatagenSchema(), {}, 0, 2));
+  ASSERT_TRUE(zero.ok());
+  ASSERT_TRUE((*zero)->Open().ok());
+  EXPECT_EQ(names(), (std::set<std::string>{"README", ".part-0-a1.inprogress", ".part-1-a1.inprogress"}));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(FileSinkTest, AnUnwritableDirectoryIsAClearError) {
   auto registry = OperatorRegistry::Builtin();
   auto sink = registry.CreateOperator(MakeSetup("file-sink", {{"path", {"/proc/sluice/out"}}}, DatagenSchema(), {}));
