@@ -53,6 +53,7 @@ void Coordinator::Stop() {
 Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::string& restore_path) {
   OperatorCatalog catalog = OperatorCatalog::Builtin();
   SLUICE_RETURN_IF_ERROR(ValidateJobGraph(catalog, options_.max_parallelism, &graph));
+  if (restore_path.empty()) SLUICE_RETURN_IF_ERROR(CheckSinkDirectories(graph));
   std::unique_ptr<proto::CheckpointMetadata> restore;
   if (!restore_path.empty()) {
     auto metadata = ReadCheckpointMetadata(restore_path);

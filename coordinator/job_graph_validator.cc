@@ -234,4 +234,33 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
   return Status::Ok();
 }
 
+Status CheckSinkDirectories(const proto::JobGraph& graph) {
+  for (const auto& vertex : graph.vertices()) {
+    for (const auto& op : vertex.operators()) {
+      if (op.type() != "file-sink") continue;
+      const OperatorOptions options = OptionsFromProto(op);
+      const std::string path = options.GetStringOr("path", "");
+      if (path.empty() || options.GetStringOr("overwrite", "false") == "true") continue;
+      // Hidden files are staging files of earlier attempts, never output;
+      // the sink's subtasks delete their own when they open.
+      std::vector<std::string> visible;
+      std::error_code ec;
+      for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (!name.empty() && name[0] != '.') visible.push_back(std::move(name));
+      }
+      if (visible.empty()) continue;
+      std::sort(visible.begin(), visible.end());
+      std::string some;
+      for (size_t i = 0; i < visible.size() && i < 3; ++i) some += (i ? ", " : "") + visible[i];
+      if (visible.size() > 3) some += ", ...";
+      return Status::FailedPrecondition(
+          "vertex '" + vertex.id() + "': operator '" + op.id() + "' (file-sink): directory '" + path +
+          "' is not empty (" + some + "); its rows would mix with this job's. Choose an empty directory, or set " +
+          "`overwrite: true` on the sink to delete the part files of earlier runs there first");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace sluice

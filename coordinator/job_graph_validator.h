@@ -19,4 +19,11 @@ namespace sluice {
 Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallelism,
                         proto::JobGraph* graph);
 
+// Refuses (FAILED_PRECONDITION) a file sink whose directory holds visible
+// files, unless it has `overwrite: true`: a new job's output would mix with
+// an earlier run's. Called on submission, not when the job restores from a
+// checkpoint or savepoint (the directory then holds its own earlier output).
+// The directory is looked at on the coordinator's filesystem.
+Status CheckSinkDirectories(const proto::JobGraph& graph);
+
 }  // namespace sluice

@@ -550,8 +550,14 @@ OperatorCatalog OperatorCatalog::Builtin() {
   OperatorSignature file_sink =
       SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                     {{"path", true, "Output directory, created if missing; empty = discard rows."},
-                     {"partition-by", false, "Fields whose values name subdirectories: <path>/<field>=<value>/..."}});
+                     {"partition-by", false, "Fields whose values name subdirectories: <path>/<field>=<value>/..."},
+                     {"overwrite", false, "true: delete the part files an earlier run left in 'path' (default "
+                                          "false: a job whose 'path' holds files is refused)."}});
   file_sink.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    const std::string overwrite = o.GetStringOr("overwrite", "false");
+    if (overwrite != "true" && overwrite != "false") {
+      return Status::InvalidArgument("option 'overwrite' must be true or false, got '" + overwrite + "'");
+    }
     for (const auto& name : o.GetList("partition-by")) {
       if (!in[0].IndexOf(name)) return Status::InvalidArgument("partition field '" + name + "' is not in " + in[0].ToString());
     }
