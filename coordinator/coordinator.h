@@ -94,6 +94,7 @@ class Coordinator {
     bool cancel_requested = false;
     int64_t attempt = 0;
     int slots_needed = 0;
+    proto::SlotWait slot_wait;  // slots_needed > 0 while waiting for slots
     std::vector<std::string> slot_workers;  // slot i -> worker id
     std::vector<std::vector<Subtask>> subtasks;  // [vertex][subtask]
     std::thread driver;
