@@ -172,14 +172,14 @@ operators:
   EXPECT_THAT(g.status().message(),
               HasSubstr("job.yaml:6: option 'columns': YAML split 'a DECIMAL(10,2)' at its comma into 'a DECIMAL(10' "
                         "and '2)'; quote the item: \"a DECIMAL(10,2)\""));
-  auto quoted = Parse(R"(
+  auto quoted = Parse(R"yaml(
 operators:
   - id: files
     type: file-source
     path: /data
     columns: ["a DECIMAL(10,2)", b INT]
   - {id: out, type: blackhole}
-)");
+)yaml");
   EXPECT_TRUE(quoted.ok()) << quoted.status().ToString();
 }
 

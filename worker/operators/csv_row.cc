@@ -20,13 +20,13 @@ const char* SqlTypeName(FieldType type) {
   return "?";
 }
 
-// A field of `line` from `*pos` on; leaves *pos after its delimiter, or at
-// npos after the last field.
 struct CsvField {
-  std::string_view text;
+  std::string_view text;  // without quotes
   bool quoted = false;
 };
 
+// The field of `line` from `*pos` on, unquoted into `*unquoted` if quoted;
+// leaves *pos after its delimiter, or at npos after the last field.
 Status NextField(std::string_view line, const CsvFormat& format, size_t* pos, std::string* unquoted, CsvField* field) {
   const size_t start = *pos;
   if (format.quote == '\0' || start >= line.size() || line[start] != format.quote) {
