@@ -87,6 +87,22 @@ Result<std::vector<std::string>> Parser::ScalarOrList(const YAML::Node& node, co
       SLUICE_ASSIGN_OR_RETURN(std::string v, Scalar(item, what + " item"));
       out.push_back(std::move(v));
     }
+    // In a flow list ([a, b]) YAML splits at every comma, also the one in
+    // `DECIMAL(10,2)` or `concat(a, b)`: an item that opens more parentheses
+    // than it closes, followed by one that closes more, was one item.
+    auto item_quoted = [](const YAML::Node& item) { return item.Tag() == "!"; };
+    auto depth = [](const std::string& text) {
+      int d = 0;
+      for (char c : text) d += c == '(' ? 1 : c == ')' ? -1 : 0;
+      return d;
+    };
+    for (size_t i = 0; i + 1 < out.size(); ++i) {
+      if (depth(out[i]) > 0 && depth(out[i + 1]) < 0 && !item_quoted(node[i]) && !item_quoted(node[i + 1])) {
+        return Error(LineOf(node[i]), what + ": YAML split '" + out[i] + "," + out[i + 1] +
+                                          "' at its comma into '" + out[i] + "' and '" + out[i + 1] +
+                                          "'; quote the item: \"" + out[i] + "," + out[i + 1] + "\"");
+      }
+    }
   } else {
     SLUICE_ASSIGN_OR_RETURN(std::string v, Scalar(node, what));
     out.push_back(std::move(v));

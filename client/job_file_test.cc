@@ -177,6 +177,30 @@ operators:
   EXPECT_EQ(g->vertices(1).parallelism(), 4);
 }
 
+TEST_F(JobFileTest, ATypeSplitAtItsCommaByYamlGetsAHintToQuoteIt) {
+  auto g = Parse(R"(
+operators:
+  - id: files
+    type: file-source
+    path: /data
+    columns: [a DECIMAL(10,2), b INT]
+  - {id: out, type: blackhole}
+)");
+  ASSERT_FALSE(g.ok());
+  EXPECT_THAT(g.status().message(),
+              HasSubstr("job.yaml:6: option 'columns': YAML split 'a DECIMAL(10,2)' at its comma into 'a DECIMAL(10' "
+                        "and '2)'; quote the item: \"a DECIMAL(10,2)\""));
+  auto quoted = Parse(R"yaml(
+operators:
+  - id: files
+    type: file-source
+    path: /data
+    columns: ["a DECIMAL(10,2)", b INT]
+  - {id: out, type: blackhole}
+)yaml");
+  EXPECT_TRUE(quoted.ok()) << quoted.status().ToString();
+}
+
 TEST_F(JobFileTest, TheShippedExamplesParse) {
   for (const char* name : {"quickstart.yaml", "endless.yaml"}) {
     auto g = ParseJobFile(std::string(SLUICE_SOURCE_DIR "/examples/jobs/") + name, {}, catalog_);

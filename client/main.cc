@@ -53,6 +53,7 @@ int Follow(JobClient& client, const std::string& job_id) {
 int main(int argc, char** argv) {
   CLI::App app{"sluice: submit and watch jobs on a Sluice cluster."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
   const char* env = std::getenv("SLUICE_COORDINATOR");
   std::string coordinator = env != nullptr && *env != '\0' ? env : "127.0.0.1:6123";
   int64_t timeout_ms = 10000;
@@ -118,6 +119,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string where = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name() + ": ";

@@ -57,6 +57,14 @@ nlohmann::json JobStatusJson(const proto::JobStatus& job, int64_t now_ms) {
   nlohmann::json out = JobSummaryJson(job, now_ms);
   const auto& c = job.checkpoints();
   out["restarts"] = job.restarts();
+  out["waiting_for_slots"] = nullptr;
+  if (job.has_waiting_for_slots()) {
+    const auto& w = job.waiting_for_slots();
+    out["waiting_for_slots"] = {{"slots_needed", w.slots_needed()}, {"slots_free", w.slots_free()},
+                                {"slots_total", w.slots_total()},   {"workers", w.workers()},
+                                {"since_ms", w.since_ms()},         {"timeout_ms", w.timeout_ms()},
+                                {"waited_ms", now_ms - w.since_ms()}};
+  }
   out["checkpoints"] = {{"completed", c.completed()},
                         {"failed", c.failed()},
                         {"last_completed_id", c.last_completed_id()},
@@ -125,6 +133,13 @@ std::string JobStatusText(const proto::JobStatus& job, int64_t now_ms) {
   out << "  submitted " << FormatTime(job.submit_time_ms()) << "  started " << FormatTime(job.start_time_ms())
       << "  duration " << FormatDuration(DurationMs(job, now_ms)) << "\n";
   if (!job.failure().empty()) out << "  failure: " << job.failure() << "\n";
+  if (job.has_waiting_for_slots()) {
+    const auto& w = job.waiting_for_slots();
+    out << "  waiting for slots: needs " << w.slots_needed() << ", " << w.slots_free() << " free of "
+        << w.slots_total() << " on " << w.workers() << " worker" << (w.workers() == 1 ? "" : "s") << "; waited "
+        << FormatDuration(now_ms - w.since_ms()) << ", fails after slot.request-timeout ("
+        << FormatDuration(w.timeout_ms()) << ")\n";
+  }
   const auto& c = job.checkpoints();
   if (c.completed() > 0 || c.failed() > 0 || c.in_progress() > 0 || job.restarts() > 0) {
     out << "  checkpoints: " << c.completed() << " completed, " << c.failed() << " failed, " << c.in_progress()

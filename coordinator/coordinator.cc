@@ -76,6 +76,7 @@ Result<std::string> Coordinator::Submit(proto::JobGraph graph, const std::string
   SLUICE_RETURN_IF_ERROR(ValidateJobConfig(graph));
   OperatorCatalog catalog = OperatorCatalog::Builtin();
   SLUICE_RETURN_IF_ERROR(ValidateJobGraph(catalog, options_.max_parallelism, &graph));
+  if (restore_path.empty()) SLUICE_RETURN_IF_ERROR(CheckSinkDirectories(graph));
   std::unique_ptr<proto::CheckpointMetadata> restore;
   if (!restore_path.empty()) {
     auto metadata = ReadCheckpointMetadata(restore_path);
@@ -823,8 +824,10 @@ void Coordinator::SendCheckpointNotifications(Job* job, std::unique_lock<std::mu
 
 bool Coordinator::AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock) {
   int64_t deadline = clock_->MonotonicMillis() + options_.slot_request_timeout_ms;
+  const int64_t since_ms = clock_->NowMillis();
   while (true) {
     if (job->cancel_requested || stopping_) {
+      job->slot_wait.Clear();
       Transition(job, proto::CANCELED);
       return false;
     }
@@ -833,6 +836,7 @@ bool Coordinator::AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock) {
       free.push_back({id, w.info.slots_free(), w.info.slots_total()});
     }
     auto slots = AssignSlots(free, job->slots_needed);
+    job->slot_wait.Clear();
     if (slots.ok()) {
       job->slot_workers = *slots;
       for (const auto& worker_id : job->slot_workers) {
@@ -843,7 +847,17 @@ bool Coordinator::AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock) {
       return true;
     }
     int64_t now = clock_->MonotonicMillis();
+    // What `sluice status` shows while the job waits.
+    job->slot_wait.set_slots_needed(job->slots_needed);
+    for (const auto& w : free) {
+      job->slot_wait.set_slots_free(job->slot_wait.slots_free() + w.free_slots);
+      job->slot_wait.set_slots_total(job->slot_wait.slots_total() + w.total_slots);
+    }
+    job->slot_wait.set_workers(static_cast<int32_t>(free.size()));
+    job->slot_wait.set_since_ms(since_ms);
+    job->slot_wait.set_timeout_ms(options_.slot_request_timeout_ms);
     if (now >= deadline) {
+      job->slot_wait.Clear();
       job->failure = "could not get enough slots within slot.request-timeout (" +
                      std::to_string(options_.slot_request_timeout_ms) + " ms): " +
                      slots.status().message();
@@ -1136,6 +1150,7 @@ proto::JobStatus Coordinator::StatusOf(const Job& job, bool with_vertices) const
   st.mutable_checkpoints()->set_in_progress_id(job.pending.empty() ? 0 : job.pending.rbegin()->first);
   st.mutable_checkpoints()->set_in_progress(static_cast<int32_t>(job.pending.size()));
   st.set_restarts(job.restarts);
+  if (job.slot_wait.slots_needed() > 0) *st.mutable_waiting_for_slots() = job.slot_wait;
   if (!with_vertices) return st;
   for (int v = 0; v < job.graph.vertices_size(); ++v) {
     const auto& vertex = job.graph.vertices(v);

@@ -123,6 +123,7 @@ class Coordinator {
     bool cancelling_tasks = false;  // the coordinator is cancelling them: a CANCELED task is no failure
     int64_t attempt = 0;
     int slots_needed = 0;
+    proto::SlotWait slot_wait;  // slots_needed > 0 while waiting for slots
     std::vector<std::string> slot_workers;  // slot i -> worker id
     std::vector<std::vector<Subtask>> subtasks;  // [vertex][subtask]
     std::thread driver;

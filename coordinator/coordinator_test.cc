@@ -215,6 +215,26 @@ TEST_F(CoordinatorTest, NotEnoughSlotsFailsAfterTheTimeoutSayingWhy) {
   EXPECT_EQ(FreeSlots(), 2);
 }
 
+TEST_F(CoordinatorTest, AJobWaitingForSlotsSaysHowManyItNeedsAndHowManyAreFree) {
+  AddWorker("127.0.0.1:1001", 2);
+  auto id = coordinator_->SubmitJob(testing::SimpleGraph(3));
+  ASSERT_TRUE(id.ok());
+  proto::JobStatus job;
+  for (int i = 0; i < 500 && !job.has_waiting_for_slots(); ++i) {
+    job = *coordinator_->GetJob(*id);
+    if (!job.has_waiting_for_slots()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(job.has_waiting_for_slots()) << job.DebugString();
+  EXPECT_EQ(job.state(), proto::CREATED);
+  EXPECT_EQ(job.waiting_for_slots().slots_needed(), 3);
+  EXPECT_EQ(job.waiting_for_slots().slots_free(), 2);
+  EXPECT_EQ(job.waiting_for_slots().workers(), 1);
+  EXPECT_EQ(job.waiting_for_slots().timeout_ms(), 2000);
+  AddWorker("127.0.0.1:1002", 1);
+  job = WaitForState(*id, proto::RUNNING);
+  EXPECT_FALSE(job.has_waiting_for_slots()) << "it waits no more";
+}
+
 TEST_F(CoordinatorTest, AJobWaitingForSlotsStartsWhenAWorkerArrives) {
   auto id = coordinator_->SubmitJob(testing::SimpleGraph(2));
   ASSERT_TRUE(id.ok());

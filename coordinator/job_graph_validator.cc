@@ -1,6 +1,9 @@
 #include "coordinator/job_graph_validator.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/catalog/graph_schema.h"
@@ -55,6 +58,92 @@ std::string Shown(const std::string& value) {
 Status CheckLength(const std::string& what, const std::string& value, size_t limit) {
   if (value.size() <= limit) return Status::Ok();
   return Invalid(what + " " + Shown(value) + " is longer than the limit of " + std::to_string(limit) + " bytes");
+}
+
+std::string FieldList(const std::vector<std::string>& fields) {
+  std::string out;
+  for (const auto& f : fields) out += (out.empty() ? "" : ", ") + f;
+  return "[" + out + "]";
+}
+
+// The fields a vertex's rows are hashed by, when every row with equal values
+// of them is in the same subtask (at the vertex's parallelism); nullopt when
+// rows are not placed by any key.
+using Hashing = std::optional<std::vector<std::string>>;
+
+// How the rows of edge `e` arrive, for an error message.
+std::string DescribeEdge(const proto::Edge& e, const Hashing& hashing) {
+  switch (e.partitioning()) {
+    case proto::HASH: return "its input from '" + e.source() + "' is hashed by " + FieldList(hashing.value_or(std::vector<std::string>{}));
+    case proto::FORWARD:
+      return hashing ? "its input is forwarded from '" + e.source() + "', whose rows are hashed by " + FieldList(*hashing)
+                     : "its input is forwarded from '" + e.source() + "', whose rows are not hashed by any key";
+    case proto::REBALANCE: return "its input from '" + e.source() + "' is rebalanced (round robin)";
+    case proto::BROADCAST: return "its input from '" + e.source() + "' is broadcast to every subtask";
+    default: return "its input from '" + e.source() + "' is not hashed";
+  }
+}
+
+// A keyed operator above parallelism 1 sees only the rows that reach its
+// subtask: unless all rows of a key reach the subtask owning the key's key
+// group, each subtask emits a partial result for the key (and keeps state in
+// key groups it does not own). So each input must be hashed by exactly the
+// operator's key, or forwarded (or chained) from rows hashed so at equal
+// parallelism. Returns how the vertex's output is hashed.
+Result<Hashing> CheckKeyedInputs(const OperatorCatalog& catalog, const proto::Vertex& vertex,
+                                 const std::vector<const proto::Edge*>& edges, const std::vector<Hashing>& edge_hashing) {
+  if (vertex.parallelism() == 1) return Hashing();  // one subtask sees every row
+  Hashing current;
+  for (int i = 0; i < vertex.operators_size(); ++i) {
+    const proto::OperatorSpec& op = vertex.operators(i);
+    const OperatorSignature* sig = catalog.Find(op.type());
+    if (sig == nullptr) return Hashing();
+    const OperatorOptions options = OptionsFromProto(op);
+    // (edge or nullptr when chained, how its rows are hashed, which input)
+    struct In {
+      const proto::Edge* edge;
+      Hashing hashing;
+      size_t input;
+    };
+    std::vector<In> ins;
+    if (i > 0) {
+      ins.push_back({nullptr, current, 0});
+    } else {
+      for (size_t e = 0; e < edges.size(); ++e) ins.push_back({edges[e], edge_hashing[e], sig->inputs == 1 ? 0 : e});
+    }
+    if (sig->input_keys) {
+      const std::vector<std::vector<std::string>> keys = sig->input_keys(options);
+      const std::string name = "vertex '" + vertex.id() + "': operator '" + op.id() + "' (" + op.type() + ")";
+      for (const In& in : ins) {
+        if (in.input >= keys.size()) continue;
+        const std::vector<std::string>& key = keys[in.input];
+        const std::string side = sig->inputs == 1 ? "" : (in.input == 0 ? " (left)" : " (right)");
+        if (key.empty()) {
+          return Invalid(name + " has no key, so every row must reach one subtask, but it runs at parallelism " +
+                         std::to_string(vertex.parallelism()) + " and each subtask would emit a partial result; " +
+                         "give it `parallelism: 1`");
+        }
+        if (in.hashing == key) continue;
+        std::string how = in.edge != nullptr ? DescribeEdge(*in.edge, in.hashing)
+                          : in.hashing       ? "its input, chained from '" + vertex.operators(i - 1).id() +
+                                             "', is hashed by " + FieldList(*in.hashing)
+                                             : "its input, chained from '" + vertex.operators(i - 1).id() +
+                                             "', is not hashed by any key";
+        return Invalid(name + " is keyed by " + FieldList(key) + side + " but " + how + ", so at parallelism " +
+                       std::to_string(vertex.parallelism()) +
+                       " the rows of a key would be split over subtasks and each would emit a partial result; " +
+                       "add `partition: hash, key: " + FieldList(key) + "` to its input" + side +
+                       " (or run it at parallelism 1)");
+      }
+    }
+    // What the operator's output keeps of how its (first) input is hashed.
+    Hashing in = ins.empty() ? Hashing() : ins[0].hashing;
+    for (const In& other : ins) {
+      if (other.input == 0 && other.hashing != in) in.reset();  // a union of differently placed rows
+    }
+    current = in && sig->keeps_partitioning ? sig->keeps_partitioning(*in, options) : Hashing();
+  }
+  return current;
 }
 
 }  // namespace
@@ -173,6 +262,7 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
   SLUICE_ASSIGN_OR_RETURN(std::vector<int> order, TopologicalOrder(*graph, index));
 
   std::vector<Schema> outputs(graph->vertices_size());
+  std::vector<Hashing> hashing(graph->vertices_size());
   for (int v : order) {
     proto::Vertex* vertex = graph->mutable_vertices(v);
     std::vector<Schema> input_schemas;
@@ -207,6 +297,17 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
     }
     SchemaToProto(*chain_output, vertex->mutable_output_schema());
     outputs[v] = *chain_output;
+    std::vector<Hashing> edge_hashing;
+    for (const proto::Edge* e : inputs[v]) {
+      if (e->partitioning() == proto::HASH) {
+        edge_hashing.emplace_back(std::vector<std::string>(e->key_fields().begin(), e->key_fields().end()));
+      } else if (e->partitioning() == proto::FORWARD) {
+        edge_hashing.push_back(hashing[index[e->source()]]);
+      } else {
+        edge_hashing.emplace_back();
+      }
+    }
+    SLUICE_ASSIGN_OR_RETURN(hashing[v], CheckKeyedInputs(catalog, *vertex, inputs[v], edge_hashing));
     bool has_consumer = false;
     for (const auto& e : graph->edges()) has_consumer = has_consumer || e.source() == vertex->id();
     const auto& last = vertex->operators(vertex->operators_size() - 1);
@@ -219,6 +320,35 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
     }
   }
 
+  return Status::Ok();
+}
+
+Status CheckSinkDirectories(const proto::JobGraph& graph) {
+  for (const auto& vertex : graph.vertices()) {
+    for (const auto& op : vertex.operators()) {
+      if (op.type() != "file-sink") continue;
+      const OperatorOptions options = OptionsFromProto(op);
+      const std::string path = options.GetStringOr("path", "");
+      if (path.empty() || options.GetStringOr("overwrite", "false") == "true") continue;
+      // Hidden files are staging files of earlier attempts, never output;
+      // the sink's subtasks delete their own when they open.
+      std::vector<std::string> visible;
+      std::error_code ec;
+      for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (!name.empty() && name[0] != '.') visible.push_back(std::move(name));
+      }
+      if (visible.empty()) continue;
+      std::sort(visible.begin(), visible.end());
+      std::string some;
+      for (size_t i = 0; i < visible.size() && i < 3; ++i) some += (i ? ", " : "") + visible[i];
+      if (visible.size() > 3) some += ", ...";
+      return Status::FailedPrecondition(
+          "vertex '" + vertex.id() + "': operator '" + op.id() + "' (file-sink): directory '" + path +
+          "' is not empty (" + some + "); its rows would mix with this job's. Choose an empty directory, or set " +
+          "`overwrite: true` on the sink to delete the part files of earlier runs there first");
+    }
+  }
   return Status::Ok();
 }
 

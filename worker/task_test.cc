@@ -83,6 +83,35 @@ TEST(TaskTest, RunsABoundedChainToFinishedAndCountsRows) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TaskTest, AFailedTaskPublishesNoneOfTheRowsItWrote) {
+  auto base = std::filesystem::temp_directory_path() / ("sluice-task-failed-" + std::to_string(getpid()));
+  std::filesystem::remove_all(base);
+  std::filesystem::create_directories(base / "in");
+  {
+    std::ofstream csv(base / "in" / "rows.csv");
+    for (int i = 1; i <= 23; ++i) csv << i << "\n";
+    csv << "line twenty-four\n";
+  }
+  Recorder rec;
+  auto task = Task::Create(Deploy(Chain({Op("rows", "file-source", {{"path", (base / "in").string()},
+                                                                    {"columns", "n BIGINT"}}),
+                                         Op("out", "file-sink", {{"path", (base / "out").string()}})})),
+                           OperatorRegistry::Builtin(), nullptr, rec.Listener(),
+                           MakeLogger("task-test", spdlog::level::off));
+  ASSERT_TRUE(task.ok()) << task.status().ToString();
+  (*task)->Start();
+  (*task)->Join();
+  ASSERT_EQ(rec.states.back(), proto::TASK_FAILED);
+  EXPECT_THAT(rec.failure, HasSubstr("rows.csv"));
+  // The 23 good rows were written, staged, and are discarded with the attempt.
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(base / "out")) {
+    left.push_back(entry.path().filename().string());
+  }
+  EXPECT_THAT(left, ::testing::IsEmpty());
+  std::filesystem::remove_all(base);
+}
+
 TEST(TaskTest, CancelStopsAnUnboundedSourceQuickly) {
   Recorder rec;
   auto task = Task::Create(Deploy(Chain({Op("gen", "datagen"), Op("out", "blackhole")})),

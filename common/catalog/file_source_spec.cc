@@ -37,6 +37,23 @@ Result<FileSourceSpec> ParseFileSource(const OperatorOptions& o) {
   SLUICE_ASSIGN_OR_RETURN(spec.watermark_delay_ms, o.GetDurationMs("watermark-delay", 0));
   if (spec.watermark_delay_ms < 0) return Status::InvalidArgument("'watermark-delay' must not be negative");
   if (o.Has("watermark-delay") && !spec.time) return Status::InvalidArgument("'watermark-delay' needs 'time'");
+  const std::string header = o.GetStringOr("header", "false");
+  if (header != "true" && header != "false") {
+    return Status::InvalidArgument("'header' must be true or false, got '" + header + "'");
+  }
+  spec.header = header == "true";
+  const std::string delimiter = o.GetStringOr("delimiter", ",");
+  if (delimiter.size() != 1 || delimiter == "\n" || delimiter == "\r") {
+    return Status::InvalidArgument("'delimiter' must be one character (write a tab as \"\\t\"), got '" + delimiter + "'");
+  }
+  spec.format.delimiter = delimiter[0];
+  const std::string quote = o.GetStringOr("quote", "\"");
+  if (quote.size() > 1 || quote == delimiter) {
+    return Status::InvalidArgument("'quote' must be one character other than the delimiter, or \"\" for none, got '" +
+                                   quote + "'");
+  }
+  spec.format.quote = quote.empty() ? '\0' : quote[0];
+  if (o.Has("null-literal")) spec.format.null_literal = o.GetStringOr("null-literal", "");
   return spec;
 }
 
@@ -51,6 +68,10 @@ OperatorSignature FileSourceSignature() {
       {"columns", true, "The CSV columns, e.g. [id BIGINT, name STRING, ts TIMESTAMP(3)]."},
       {"time", false, "A TIMESTAMP column: the rows' event time; watermarks follow it."},
       {"watermark-delay", false, "How far event time may go back (bounded out-of-orderness; default 0)."},
+      {"header", false, "true: the first line of every file names the columns and is skipped (default false)."},
+      {"delimiter", false, "The field delimiter, one character (default ',')."},
+      {"quote", false, "The quote character around fields holding delimiters (default '\"'; \"\" for none)."},
+      {"null-literal", false, "A field reading NULL, e.g. '\\N' (default: only an empty non-STRING field is NULL)."},
   };
   sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
     auto spec = ParseFileSource(o);

@@ -118,6 +118,15 @@ void AddJoinSignatures(OperatorCatalog* catalog) {
       SLUICE_ASSIGN_OR_RETURN(JoinSpec spec, ParseJoin(type, o, in[0], in[1]));
       return spec.output;
     };
+    // Each side is keyed by its key fields (a window join's window is not
+    // hashed: the key groups come from the keys alone).
+    sig.input_keys = [](const OperatorOptions& o) {
+      return std::vector<std::vector<std::string>>{o.GetList("left-key"), o.GetList("right-key")};
+    };
+    // The left fields come first, under their own names.
+    sig.keeps_partitioning = [](const std::vector<std::string>& hashed, const OperatorOptions&) {
+      return std::optional<std::vector<std::string>>(hashed);
+    };
     catalog->Add(std::move(sig));
   }
 }

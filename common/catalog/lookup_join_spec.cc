@@ -42,6 +42,10 @@ OperatorSignature LookupJoinSignature() {
     SLUICE_ASSIGN_OR_RETURN(LookupJoinSpec spec, ParseLookupJoin(o, in[0]));
     return spec.output;
   };
+  // The input's fields come first, under their own names.
+  sig.keeps_partitioning = [](const std::vector<std::string>& hashed, const OperatorOptions&) {
+    return std::optional<std::vector<std::string>>(hashed);
+  };
   return sig;
 }
 

@@ -1,5 +1,7 @@
 #include "common/catalog/operator_catalog.h"
 
+#include <algorithm>
+
 #include "common/catalog/aggregate_spec.h"
 #include "common/catalog/file_source_spec.h"
 #include "common/catalog/join_spec.h"
@@ -172,6 +174,34 @@ Schema NexmarkSchema(const std::string& kind) {
 
 namespace {
 
+// For operators whose output fields carry the input's values under the
+// input's names (pass-through and enriching operators): the hashing stays.
+std::optional<std::vector<std::string>> KeepsAll(const std::vector<std::string>& hashed, const OperatorOptions&) {
+  return hashed;
+}
+
+// Keyed operators input_keys: the fields of option `option` (may be none:
+// one global key).
+std::function<std::vector<std::vector<std::string>>(const OperatorOptions&)> KeyedBy(std::string option) {
+  return [option = std::move(option)](const OperatorOptions& o) {
+    return std::vector<std::vector<std::string>>{o.GetList(option)};
+  };
+}
+
+// Aggregates emit their key fields as they were and new fields beside them:
+// the hashing stays when every hashed field is a key field.
+std::function<std::optional<std::vector<std::string>>(const std::vector<std::string>&, const OperatorOptions&)>
+KeepsKeyFields(std::string option) {
+  return [option = std::move(option)](const std::vector<std::string>& hashed,
+                                      const OperatorOptions& o) -> std::optional<std::vector<std::string>> {
+    std::vector<std::string> keys = o.GetList(option);
+    for (const auto& h : hashed) {
+      if (std::find(keys.begin(), keys.end(), h) == keys.end()) return std::nullopt;
+    }
+    return hashed;
+  };
+}
+
 OperatorSignature DatagenSignature() {
   OperatorSignature sig;
   sig.type = "datagen";
@@ -266,6 +296,26 @@ OperatorSignature CalcSignature() {
     if (output.empty()) return Status::InvalidArgument("select must name at least one field");
     return output;
   };
+  // A hashed field stays hashed when a select item passes it on bare (maybe
+  // renamed); any computation over it may change its value.
+  sig.keeps_partitioning = [](const std::vector<std::string>& hashed,
+                              const OperatorOptions& o) -> std::optional<std::vector<std::string>> {
+    if (!o.Has("select")) return hashed;
+    std::vector<std::string> out;
+    for (const auto& h : hashed) {
+      std::optional<std::string> renamed;
+      for (const auto& text : o.GetList("select")) {
+        auto item = ParseSelectItem(text);
+        if (item.ok() && (item->expression == h || item->expression == "`" + h + "`")) {
+          renamed = item->name;
+          break;
+        }
+      }
+      if (!renamed) return std::nullopt;
+      out.push_back(*renamed);
+    }
+    return out;
+  };
   return sig;
 }
 
@@ -288,6 +338,8 @@ OperatorSignature KeyedCountSignature() {
     output.Add({"count", FieldType::kInt64, false, 0});
     return output;
   };
+  sig.input_keys = KeyedBy("key");
+  sig.keeps_partitioning = KeepsKeyFields("key");
   return sig;
 }
 
@@ -302,6 +354,7 @@ OperatorSignature ThrottleSignature() {
     if (rate <= 0) return Status::InvalidArgument("option 'rows-per-second' must be positive");
     return in[0];
   };
+  sig.keeps_partitioning = KeepsAll;
   return sig;
 }
 
@@ -373,6 +426,8 @@ OperatorSignature WindowAggregateSignature() {
     }
     return output;
   };
+  sig.input_keys = KeyedBy("key");
+  sig.keeps_partitioning = KeepsKeyFields("key");
   return sig;
 }
 
@@ -414,6 +469,8 @@ OperatorSignature GroupAggregateSignature() {
     if (output.size() - keys > 255) return Status::InvalidArgument("more than 255 aggregates");
     return output;
   };
+  sig.input_keys = KeyedBy("key");
+  sig.keeps_partitioning = KeepsKeyFields("key");
   return sig;
 }
 
@@ -451,6 +508,13 @@ OperatorSignature WindowMaxSignature() {
     }
     return input;
   };
+  // Its key is the window: window_start, or none for windows of 'time' (one
+  // global maximum per window).
+  sig.input_keys = [](const OperatorOptions& o) {
+    return std::vector<std::vector<std::string>>{
+        o.Has("time") ? std::vector<std::string>{} : std::vector<std::string>{"window_start"}};
+  };
+  sig.keeps_partitioning = KeepsAll;
   return sig;
 }
 
@@ -486,8 +550,14 @@ OperatorCatalog OperatorCatalog::Builtin() {
   OperatorSignature file_sink =
       SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                     {{"path", true, "Output directory, created if missing; empty = discard rows."},
-                     {"partition-by", false, "Fields whose values name subdirectories: <path>/<field>=<value>/..."}});
+                     {"partition-by", false, "Fields whose values name subdirectories: <path>/<field>=<value>/..."},
+                     {"overwrite", false, "true: delete the part files an earlier run left in 'path' (default "
+                                          "false: a job whose 'path' holds files is refused)."}});
   file_sink.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    const std::string overwrite = o.GetStringOr("overwrite", "false");
+    if (overwrite != "true" && overwrite != "false") {
+      return Status::InvalidArgument("option 'overwrite' must be true or false, got '" + overwrite + "'");
+    }
     for (const auto& name : o.GetList("partition-by")) {
       if (!in[0].IndexOf(name)) return Status::InvalidArgument("partition field '" + name + "' is not in " + in[0].ToString());
     }

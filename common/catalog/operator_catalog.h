@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,18 @@ struct OperatorSignature {
   // Output schema from input schemas (none for sources) and options; sinks
   // return an empty schema.
   std::function<Result<Schema>(const std::vector<Schema>&, const OperatorOptions&)> infer_output;
+  // Keyed operators: per input, the fields whose hash places its rows in key
+  // groups (the state's and the HASH partitioner's). Every row of a key must
+  // reach the subtask owning its key group, so above parallelism 1 that
+  // input must be hashed by exactly these fields, in this order. An empty
+  // list is one global key, correct at parallelism 1 only. Unset: not keyed.
+  std::function<std::vector<std::vector<std::string>>(const OperatorOptions&)> input_keys;
+  // Whether the output stays hashed as the (first) input was: given the
+  // fields the input is hashed by, the output fields holding the same values
+  // (so hashed alike), or nullopt when that partitioning is lost. Unset: lost.
+  std::function<std::optional<std::vector<std::string>>(const std::vector<std::string>& hashed,
+                                                         const OperatorOptions&)>
+      keeps_partitioning;
 };
 
 class OperatorCatalog {

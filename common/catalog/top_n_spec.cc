@@ -72,6 +72,13 @@ OperatorSignature TopNSignature() {
     SLUICE_ASSIGN_OR_RETURN(TopNSpec spec, ParseTopN(o, in[0]));
     return spec.output;
   };
+  sig.input_keys = [](const OperatorOptions& o) {
+    return std::vector<std::vector<std::string>>{o.GetList("partition-by")};
+  };
+  // The output is `op`, then the input's fields as they were.
+  sig.keeps_partitioning = [](const std::vector<std::string>& hashed, const OperatorOptions&) {
+    return std::optional<std::vector<std::string>>(hashed);
+  };
   return sig;
 }
 

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "tests/support/local_cluster.h"
 
@@ -89,6 +91,47 @@ TEST_F(BadInputTest, MoreParallelismThanSlots) {
   // Nothing was deployed, and every slot is free again.
   auto workers = cluster_->CliJson({"workers"});
   for (const auto& w : workers["workers"]) EXPECT_EQ(w["slots_free"], 2);
+}
+
+TEST_F(BadInputTest, AKeyedOperatorNotHashedByItsKeyIsRefusedBeforeAnythingRuns) {
+  std::string path = WriteJob("unkeyed.yaml", R"(
+parallelism: 2
+operators:
+  - {id: gen, type: datagen, events: 100}
+  - {id: count, type: keyed-count, key: [key], input: {from: gen, partition: rebalance}}
+  - {id: out, type: blackhole}
+)");
+  ExpectCleanError(cluster_->Cli({"run", path}),
+                   "operator 'count' (keyed-count) is keyed by [key] but its input from 'gen' is rebalanced");
+}
+
+TEST_F(BadInputTest, ASinkIntoEarlierOutputIsRefusedUnlessItOverwrites) {
+  const std::string out = cluster_->dir() + "/earlier";
+  std::filesystem::create_directories(out);
+  for (const char* stale : {"part-0.jsonl", "part-5.jsonl"}) std::ofstream(out + "/" + stale) << "{\"stale\":1}\n";
+  auto job = [&](const std::string& overwrite) {
+    return WriteJob("into-earlier" + overwrite + ".yaml", R"(
+parallelism: 2
+operators:
+  - {id: gen, type: datagen, events: 10}
+  - {id: out, type: file-sink, path: )" + out + overwrite + "}\n");
+  };
+  ExpectCleanError(cluster_->Cli({"run", job("")}),
+                   "operator 'out' (file-sink): directory '" + out + "' is not empty (part-0.jsonl, part-5.jsonl)");
+  CommandResult run = cluster_->Cli({"run", job(", overwrite: true")});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  std::set<std::string> files;
+  size_t rows = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    files.insert(e.path().filename().string());
+    std::ifstream in(e.path());
+    for (std::string line; std::getline(in, line);) {
+      EXPECT_THAT(line, Not(HasSubstr("stale")));
+      ++rows;
+    }
+  }
+  EXPECT_EQ(files, (std::set<std::string>{"part-0.jsonl", "part-1.jsonl"}));
+  EXPECT_EQ(rows, 10u);
 }
 
 TEST_F(BadInputTest, StatusOfAnUnknownJob) {

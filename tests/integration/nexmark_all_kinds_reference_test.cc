@@ -75,7 +75,9 @@ class NexmarkAllKindsReferenceTest : public ::testing::Test {
 
   // Sluice's materialized result of query `q`.
   std::vector<nlohmann::json> Run(const std::string& q, int parallelism = 2) {
-    std::string out = cluster_->dir() + "/" + q + "-p" + std::to_string(parallelism);
+    // A fresh directory per run: a file sink refuses one holding earlier output.
+    static int runs = 0;
+    std::string out = cluster_->dir() + "/" + q + "-p" + std::to_string(parallelism) + "-" + std::to_string(runs++);
     CommandResult run = cluster_->Cli({"run", std::string(SLUICE_SOURCE_DIR "/examples/jobs/nexmark/") + q + ".yaml",
                                        "-p", std::to_string(parallelism), "-D", "events=" + std::to_string(kEvents),
                                        "-D", std::string("event-rate=") + kEventRate, "-D", "output=" + out});

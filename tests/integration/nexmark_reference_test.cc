@@ -96,7 +96,9 @@ class NexmarkReferenceTest : public ::testing::Test {
 
   // Runs query `q`'s job file; returns its output directory.
   std::string Run(const std::string& q, int parallelism, const std::vector<std::string>& extra = {}) {
-    std::string out = cluster_->dir() + "/" + q + "-p" + std::to_string(parallelism);
+    // A fresh directory per run: a file sink refuses one holding earlier output.
+    static int runs = 0;
+    std::string out = cluster_->dir() + "/" + q + "-p" + std::to_string(parallelism) + "-" + std::to_string(runs++);
     std::vector<std::string> args = {"run", std::string(SLUICE_SOURCE_DIR "/examples/jobs/nexmark/") + q + ".yaml",
                                      "-p", std::to_string(parallelism), "-D", "events=" + std::to_string(kEvents), "-D",
                                      std::string("event-rate=") + kEventRate, "-D", "output=" + out};
@@ -186,7 +188,7 @@ TEST_F(NexmarkReferenceTest, Q11BidderSessions) {
   auto expected = Reference(R"(
     WITH o AS (
       SELECT bidder, dateTime,
-        CASE WHEN dateTime - LAG(dateTime) OVER (PARTITION BY bidder ORDER BY dateTime) < 10000 THEN 0 ELSE 1 END AS fresh
+        CASE WHEN dateTime - LAG(dateTime) OVER (PARTITION BY bidder ORDER BY dateTime) <= 10000 THEN 0 ELSE 1 END AS fresh
       FROM bid),
     g AS (
       SELECT bidder, dateTime,

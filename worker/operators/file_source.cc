@@ -151,9 +151,11 @@ Status FileSource::Emit(Collector& out, size_t max_rows, bool* done) {
     const int64_t line_start = offset_;
     offset_ += static_cast<int64_t>(line.size()) + (in_.eof() ? 0 : 1);
     progress_[name] = offset_;
+    // The header is the line at byte 0; a restore past it goes on after it.
+    if (line_start == 0 && spec_.header) continue;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    Status parsed = ParseCsvRow(line, spec_.schema, builder_);
+    Status parsed = ParseCsvRow(line, spec_.schema, builder_, spec_.format);
     if (!parsed.ok()) {
       return parsed.WithPrefix("file source '" + id_ + "': " + (fs::path(directory_) / name).string() +
                                " at byte " + std::to_string(line_start));

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "worker/operators/csv_row.h"
 #include "worker/operators/testing/json_collector.h"
 
 namespace sluice {
@@ -152,6 +153,114 @@ TEST_F(FileSourceTest, BadInputIsNamedWithFileAndByte) {
   JsonCollector rows(RowSchema());
   bool finished = false;
   EXPECT_THAT((*cut)->Emit(rows, 10, &finished).message(), HasSubstr("shorter than the 100000 already read"));
+}
+
+// Reads the whole of `path` with the given extra options; rows as JSON.
+Result<std::vector<std::string>> ReadAll(const std::string& path, const Schema& schema,
+                                         OperatorOptions::Map options) {
+  std::vector<std::string> columns;
+  for (const auto& f : schema.fields()) {
+    columns.push_back(f.name + " " + (f.type == FieldType::kInt64 ? "BIGINT"
+                                      : f.type == FieldType::kString ? "STRING"
+                                      : f.type == FieldType::kDecimal ? "DECIMAL(10, 2)"
+                                                                      : "TIMESTAMP(3)"));
+  }
+  options["path"] = {path};
+  options["columns"] = columns;
+  OperatorSetup s;
+  s.id = "files";
+  s.type = "file-source";
+  s.options = OperatorOptions("files", std::move(options));
+  s.subtask = 0;
+  s.parallelism = 1;
+  SLUICE_ASSIGN_OR_RETURN(auto source, FileSource::Create(s));
+  SLUICE_RETURN_IF_ERROR(source->Open());
+  JsonCollector out(schema);
+  bool done = false;
+  while (!done) SLUICE_RETURN_IF_ERROR(source->Emit(out, 100, &done));
+  return out.rows;
+}
+
+TEST_F(FileSourceTest, AHeaderLineIsSkippedInEveryFile) {
+  std::filesystem::create_directories(dir_ + "/with-header");
+  std::ofstream(dir_ + "/with-header/a.csv") << "id,ts\n1,2015-07-15 00:00:01\n";
+  std::ofstream(dir_ + "/with-header/b.csv") << "id,ts\r\n2,2015-07-15 00:00:02\r\n";
+  Schema schema;
+  schema.Add({"id", FieldType::kInt64, true, 0});
+  schema.Add({"ts", FieldType::kTimestamp, true, 0});
+  auto without = ReadAll(dir_ + "/with-header", schema, {});
+  EXPECT_THAT(without.status().message(), HasSubstr("column 'id': 'id' is not a BIGINT"));
+  auto rows = ReadAll(dir_ + "/with-header", schema, {{"header", {"true"}}});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(std::multiset<std::string>(rows->begin(), rows->end()),
+            (std::multiset<std::string>{R"({"id":1,"ts":"2015-07-15 00:00:01.000"})",
+                                        R"({"id":2,"ts":"2015-07-15 00:00:02.000"})"}));
+}
+
+TEST_F(FileSourceTest, ARestoreAfterTheHeaderDoesNotSkipAnotherLine) {
+  std::ofstream(dir_ + "/header.csv") << "file,line,ts\n7,1,2015-07-15 00:00:01\n7,2,2015-07-15 00:00:02\n";
+  auto setup = Setup(0, 1, dir_ + "/header.csv");
+  auto options = setup.options.values();
+  options["header"] = {"true"};
+  setup.options = OperatorOptions("files", options);
+  auto first = FileSource::Create(setup);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->Open().ok());
+  JsonCollector out(RowSchema());
+  bool done = false;
+  ASSERT_TRUE((*first)->Emit(out, 1, &done).ok());
+  ASSERT_EQ(out.rows.size(), 1u);
+  auto again = FileSource::Create(setup);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE((*again)->RestorePosition((*first)->SnapshotPosition()).ok());
+  ASSERT_TRUE((*again)->Open().ok());
+  JsonCollector rest(RowSchema());
+  EXPECT_TRUE(Read(**again, rest, -1));
+  EXPECT_EQ(rest.rows, (std::vector<std::string>{R"({"file":7,"line":2,"ts":"2015-07-15 00:00:02.000"})"}));
+}
+
+Schema TextSchema() {
+  Schema s;
+  s.Add({"id", FieldType::kInt64, true, 0});
+  s.Add({"name", FieldType::kString, true, 0});
+  s.Add({"price", FieldType::kDecimal, true, 2});
+  return s;
+}
+
+std::string ParseJson(std::string_view line, const CsvFormat& format = CsvFormat()) {
+  RowBuilder b(3);
+  Status s = ParseCsvRow(line, TextSchema(), b, format);
+  if (!s.ok()) return "error: " + s.message();
+  std::string json;
+  AppendRowJson(b.Finish(), TextSchema(), &json);
+  return json;
+}
+
+TEST(CsvRowTest, QuotedFieldsHoldDelimitersAndDoubledQuotes) {
+  EXPECT_EQ(ParseJson(R"(1,"Smith, John",10.50)"), R"({"id":1,"name":"Smith, John","price":10.50})");
+  EXPECT_EQ(ParseJson(R"(2,"say ""hi""",1)"), R"({"id":2,"name":"say \"hi\"","price":1.00})");
+  EXPECT_EQ(ParseJson(R"("3","",)"), R"({"id":3,"name":"","price":null})");
+  EXPECT_EQ(ParseJson(R"(4,a"b,2)"), R"({"id":4,"name":"a\"b","price":2.00})") << "a quote inside a field is text";
+  EXPECT_EQ(ParseJson(R"(5,"open,1)"), "error: field 2: the quote opened at character 3 is not closed on this line");
+  EXPECT_EQ(ParseJson(R"(6,"x"y,1)"), "error: field 2: text after the quoted field ending at character 5");
+  EXPECT_THAT(ParseJson("7,a,b,1"), HasSubstr("error: 4 fields, expected 3")) << "the message counts every field";
+}
+
+TEST(CsvRowTest, TheDelimiterAndQuoteCanBeChosen) {
+  CsvFormat format;
+  format.delimiter = ';';
+  format.quote = '\'';
+  EXPECT_EQ(ParseJson("1;'a;b, c';3.25", format), R"({"id":1,"name":"a;b, c","price":3.25})");
+  format.quote = '\0';
+  EXPECT_EQ(ParseJson("2;\"x\";1", format), R"({"id":2,"name":"\"x\"","price":1.00})") << "no quoting";
+}
+
+TEST(CsvRowTest, TheNullLiteralIsNullInEveryColumnUnlessQuoted) {
+  CsvFormat format;
+  format.null_literal = "\\N";
+  EXPECT_EQ(ParseJson(R"(\N,\N,\N)", format), R"({"id":null,"name":null,"price":null})");
+  EXPECT_EQ(ParseJson(R"(1,"\N",)", format), R"({"id":1,"name":"\\N","price":null})");
+  EXPECT_EQ(ParseJson(R"(1,\N,2)"), R"({"id":1,"name":"\\N","price":2.00})") << "without it, text";
 }
 
 }  // namespace

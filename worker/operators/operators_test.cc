@@ -114,6 +114,36 @@ TEST(FileSinkTest, WritesOneJsonLinesFilePerSubtask) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(FileSinkTest, EachSubtaskReplacesOnlyItsOwnFilesOfAnEarlierRun) {
+  auto dir = std::filesystem::temp_directory_path() / ("sluice-sink-replace-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "dt=x");
+  // An earlier run at parallelism 3, one of its files in a partition.
+  for (const char* name : {"part-0.jsonl", "part-1-4.jsonl", "dt=x/part-2-end.jsonl", ".part-1-a2.inprogress"}) {
+    std::ofstream(dir / name) << "{\"stale\":true}\n";
+  }
+  std::ofstream(dir / "README") << "not a part file\n";
+  auto registry = OperatorRegistry::Builtin();
+  auto names = [&] {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      if (e.is_regular_file()) out.insert(std::filesystem::relative(e.path(), dir).string());
+    }
+    return out;
+  };
+  // Subtask 1 of 2 takes only part-1 files...
+  auto one = registry.CreateOperator(MakeSetup("file-sink", {{"path", {dir.string()}}}, DatagenSchema(), {}, 1, 2));
+  ASSERT_TRUE(one.ok());
+  ASSERT_TRUE((*one)->Open().ok());
+  EXPECT_EQ(names(), (std::set<std::string>{"README", "part-0.jsonl", "dt=x/part-2-end.jsonl", ".part-1-a1.inprogress"}));
+  // ...subtask 0 its own and those of subtasks beyond the parallelism.
+  auto zero = registry.CreateOperator(MakeSetup("file-sink", {{"path", {dir.string()}}}, DatagenSchema(), {}, 0, 2));
+  ASSERT_TRUE(zero.ok());
+  ASSERT_TRUE((*zero)->Open().ok());
+  EXPECT_EQ(names(), (std::set<std::string>{"README", ".part-0-a1.inprogress", ".part-1-a1.inprogress"}));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(FileSinkTest, AnUnwritableDirectoryIsAClearError) {
   auto registry = OperatorRegistry::Builtin();
   auto sink = registry.CreateOperator(MakeSetup("file-sink", {{"path", {"/proc/sluice/out"}}}, DatagenSchema(), {}));
@@ -232,6 +262,25 @@ TEST(WindowAggregateTest, SessionWindowsGrowAndMergePerKey) {
   auto* window = static_cast<WindowAggregateOperator*>(op->get());
   EXPECT_EQ(window->late_rows(), 1);
   EXPECT_EQ(window->state_entries(), 0u);
+}
+
+TEST(WindowAggregateTest, SessionsMergeWhenRowsAreExactlyTheGapApart) {
+  Schema out;
+  auto op = MakeWindow({{"time", {"ts"}}, {"gap", {"10ms"}}, {"key", {"key"}}, {"aggregates", {"count(*) AS n"}}},
+                       &out);
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  CollectJson sink(out);
+  RowBuilder b(5);
+  (*op)->Process(DatagenRow(b, 0, 1, 0, 0), sink);    // key 1: [0, 10)
+  (*op)->Process(DatagenRow(b, 1, 1, 0, 10), sink);   // at its end: [0, 20)
+  (*op)->Process(DatagenRow(b, 2, 1, 0, 21), sink);   // 11 ms after: a new one, [21, 31)
+  (*op)->Process(DatagenRow(b, 3, 2, 0, 10), sink);   // key 2: [10, 20)
+  (*op)->Process(DatagenRow(b, 4, 2, 0, 0), sink);    // [0, 10) touches it from before: [0, 20)
+  (*op)->ProcessWatermark(INT64_MAX, sink);
+  EXPECT_EQ(sink.rows, (std::set<std::string>{
+                           R"({"key":1,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.020","n":2})",
+                           R"({"key":1,"window_start":"1970-01-01 00:00:00.021","window_end":"1970-01-01 00:00:00.031","n":1})",
+                           R"({"key":2,"window_start":"1970-01-01 00:00:00.000","window_end":"1970-01-01 00:00:00.020","n":2})"}));
 }
 
 TEST(WindowAggregateTest, ProcessingTimeWindowsFireOnTheClockAndAtTheEnd) {

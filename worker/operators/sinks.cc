@@ -26,23 +26,30 @@ Result<std::unique_ptr<Operator>> FileSink::Create(const OperatorSetup& setup) {
   }
   return std::unique_ptr<Operator>(new FileSink(path, setup.subtask, setup.parallelism, setup.input,
                                                 std::move(partition_fields), setup.checkpointing,
-                                                setup.restored_checkpoint));
+                                                setup.restored_checkpoint, setup.attempt));
 }
 
 FileSink::FileSink(std::string directory, int subtask, int parallelism, Schema schema,
-                   std::vector<size_t> partition_fields, bool checkpointing, int64_t restored_checkpoint)
+                   std::vector<size_t> partition_fields, bool checkpointing, int64_t restored_checkpoint,
+                   int64_t attempt)
     : directory_(std::move(directory)), subtask_(subtask), parallelism_(parallelism), schema_(std::move(schema)),
       partition_fields_(std::move(partition_fields)), checkpointing_(checkpointing),
-      restored_checkpoint_(restored_checkpoint) {}
+      restored_checkpoint_(restored_checkpoint), attempt_(attempt) {}
 
+// Files still open were not committed (Finish and checkpoints close them):
+// the job failed or was cancelled, and their rows are discarded, as Flink's
+// file sink discards in-progress files. The name is this attempt's own.
 FileSink::~FileSink() {
   for (auto& [partition, file] : files_) {
-    if (file != nullptr) std::fclose(file);
+    if (file == nullptr) continue;
+    std::fclose(file);
+    std::error_code ec;
+    std::filesystem::remove((partition.empty() ? directory_ : directory_ + "/" + partition) + "/" + InProgressName(), ec);
   }
 }
 
 Status FileSink::Open() {
-  if (checkpointing_) SLUICE_RETURN_IF_ERROR(RecoverStaged());
+  SLUICE_RETURN_IF_ERROR(RecoverStaged());
   // Unpartitioned output is opened now, so a bad path fails the task at once.
   if (partition_fields_.empty() && FileFor("") == nullptr) return failure();
   return Status::Ok();
@@ -55,7 +62,7 @@ FILE* FileSink::FileFor(const std::string& partition) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   FILE* file = nullptr;
-  std::string path = dir + "/" + (checkpointing_ ? InProgressName() : "part-" + std::to_string(subtask_) + ".jsonl");
+  std::string path = dir + "/" + InProgressName();
   if (ec) {
     Fail(Status::IoError("file sink: cannot create directory '" + dir + "': " + ec.message()));
   } else if ((file = std::fopen(path.c_str(), "w")) == nullptr) {
@@ -124,7 +131,7 @@ Status FileSink::CloseFiles(const std::function<std::string(const std::string& d
     if (!ok && result.ok()) {
       result = Status::IoError("file sink: closing a file under '" + directory_ + "' failed: " + std::strerror(err));
     }
-    if (!checkpointing_ || !ok) continue;
+    if (!name || !ok) continue;
     std::string dir = partition.empty() ? directory_ : directory_ + "/" + partition;
     std::error_code ec;
     std::filesystem::rename(dir + "/" + InProgressName(), dir + "/" + name(dir), ec);
@@ -135,7 +142,11 @@ Status FileSink::CloseFiles(const std::function<std::string(const std::string& d
 }
 
 Status FileSink::Finish(Collector&) {
-  if (!checkpointing_) return CloseFiles(nullptr);
+  // Without checkpoints the end of input commits everything at once.
+  if (!checkpointing_) {
+    const std::string plain = "part-" + std::to_string(subtask_) + ".jsonl";
+    return CloseFiles([&](const std::string&) { return plain; });
+  }
   // The end of input publishes everything: what checkpoints staged and the rest.
   SLUICE_RETURN_IF_ERROR(NotifyCheckpointComplete(INT64_MAX));
   const std::string end = "part-" + std::to_string(subtask_) + "-end.jsonl";
@@ -197,7 +208,10 @@ std::optional<SinkFile> ParseSinkFile(const std::string& name) {
   f.subtask = static_cast<int>(s);
   std::string_view tail = dash == std::string_view::npos ? std::string_view() : rest.substr(dash + 1);
   if (suffix == ".inprogress") {
-    if (dash != std::string_view::npos) return std::nullopt;
+    // ".part-<s>-a<attempt>.inprogress" (".part-<s>.inprogress" before attempts were named)
+    if (dash != std::string_view::npos && (tail.empty() || tail[0] != 'a' || !number(tail.substr(1), &k))) {
+      return std::nullopt;
+    }
     f.stage = SinkFile::Stage::kInProgress;
   } else if (dash == std::string_view::npos) {
     if (hidden) return std::nullopt;
@@ -215,11 +229,12 @@ std::optional<SinkFile> ParseSinkFile(const std::string& name) {
 
 }  // namespace
 
-// Files from earlier attempts (of this subtask; subtask 0 also takes those of
-// subtasks that no longer exist after a parallelism change): staged for a
-// checkpoint the restore includes -> published; staged later, in progress,
-// or published at an end the job never reached -> deleted, as the sources
-// replay those rows.
+// Files from earlier attempts and jobs (of this subtask; subtask 0 also takes
+// those of subtasks that no longer exist after a parallelism change): staged
+// for a checkpoint the restore includes -> published; staged later, in
+// progress, or published at an end the job never reached -> deleted, as the
+// sources replay those rows. Without checkpoints nothing is restored, so
+// everything of this subtask goes.
 Status FileSink::RecoverStaged() {
   std::error_code ec;
   if (!std::filesystem::exists(directory_, ec)) return Status::Ok();

@@ -251,7 +251,9 @@ void WindowAggregateOperator::LoadSessions(std::string_view value, std::vector<S
 }
 
 // The row opens [t, t + gap) and merges every session of its key that it
-// overlaps into one, as sessions grow and join.
+// overlaps or touches into one, as sessions grow and join. Touching counts,
+// as in Flink (TimeWindow.intersects is inclusive at both ends): a row
+// exactly `gap` after the last one continues its session.
 void WindowAggregateOperator::ProcessSession(const RowView& row, int64_t t) {
   if (!processing_time_ && t + gap_ - 1 <= watermark_) {
     ++late_rows_;  // its session would already have fired
@@ -274,7 +276,7 @@ void WindowAggregateOperator::ProcessSession(const RowView& row, int64_t t) {
   merged.accumulators.resize(specs_.size());
   for (size_t i = 0; i < sessions_.size();) {
     Session& s = sessions_[i];
-    if (s.start < merged.end && merged.start < s.end) {
+    if (s.start <= merged.end && merged.start <= s.end) {
       merged.start = std::min(merged.start, s.start);
       merged.end = std::max(merged.end, s.end);
       Merge(merged.accumulators.data(), s.accumulators.data());
