@@ -1,4 +1,4 @@
-// Checkpoints on shared storage (DESIGN.md section 8):
+// Checkpoints on shared storage (docs/architecture.md, "Checkpoints"):
 //   <checkpoint.dir>/<job>/chk-<N>/_metadata   what the checkpoint holds
 //   <checkpoint.dir>/<job>/chk-<N>/<vertex>-<subtask>-<operator>.state
 // _metadata is "SLCKPT01", [u32 size][CheckpointMetadata][u32 CRC-32], written

@@ -1,4 +1,4 @@
-// The job state machine of DESIGN.md section 4.
+// The job state machine (docs/architecture.md, "Scheduling").
 #pragma once
 
 #include "common/status.h"

@@ -1,4 +1,4 @@
-// The binary row format (DESIGN.md section 6).
+// The binary row format (docs/architecture.md, "Records and the data plane").
 //
 // Layout of one encoded row, little-endian:
 //   u32 total size in bytes (header included)

@@ -1,4 +1,4 @@
-// In-band events of the data plane (DESIGN.md section 5): watermarks,
+// In-band events of the data plane (docs/architecture.md, "Records and the data plane"): watermarks,
 // checkpoint barriers and end-of-partition travel in the same channel as the
 // records, in order with them, because their meaning is positional ("all
 // records before me have event time <= w", "all records before me belong to

@@ -1,4 +1,4 @@
-// The wire format of one data-plane TCP connection (DESIGN.md section 5).
+// The wire format of one data-plane TCP connection (docs/architecture.md, "Records and the data plane").
 //
 // One connection per pair of workers carries many logical channels (producer
 // subtask -> consumer subtask), so every frame names its channel. A frame is a

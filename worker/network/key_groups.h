@@ -1,4 +1,4 @@
-// Partitioning by key (DESIGN.md section 3).
+// Partitioning by key (docs/architecture.md, "Keyed state").
 //
 // A HASH edge routes every record by its key fields: the key is hashed, the
 // hash picks one of max_parallelism key groups, and the key group picks the

@@ -1,4 +1,4 @@
-// Records inside fixed-size network buffers (DESIGN.md section 5).
+// Records inside fixed-size network buffers (docs/architecture.md, "Records and the data plane").
 //
 // A record is serialized once into a pool buffer and read in place on the
 // other side. Buffers have a fixed size, records do not, so a record may span

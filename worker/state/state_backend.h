@@ -1,4 +1,4 @@
-// Keyed state of one operator subtask (DESIGN.md section 8): an ordered map
+// Keyed state of one operator subtask (docs/architecture.md, "Keyed state"): an ordered map
 // of byte keys to byte values, kept in RocksDB (the default, as in Flink's
 // Nexmark setup) or in memory. Both backends behave the same; operators see
 // only this interface and build their keys with StateKey (state_key.h), so
