@@ -9,6 +9,7 @@
 
 #include "common/catalog/graph_schema.h"
 #include "common/config.h"
+#include "common/graph/topological_order.h"
 
 namespace sluice {
 
@@ -270,38 +271,23 @@ Result<proto::JobGraph> Parser::BuildGraph(std::vector<OperatorDecl> ops, int pa
       }
     }
   }
-  std::vector<std::vector<size_t>> consumers(ops.size());
-  std::vector<int> indegree(ops.size(), 0);
+  std::vector<std::vector<int>> consumers(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     for (const auto& in : ops[i].inputs) {
       auto it = index.find(in.from);
       if (it == index.end()) {
         return Error(in.line, "operator '" + ops[i].spec.id() + "' reads from '" + in.from + "', which is not declared");
       }
-      consumers[it->second].push_back(i);
-      ++indegree[i];
+      consumers[it->second].push_back(static_cast<int>(i));
     }
   }
-  // Topological order; whatever is left over sits on a cycle.
-  std::vector<size_t> order, ready;
-  for (size_t i = ops.size(); i-- > 0;) {
-    if (indegree[i] == 0) ready.push_back(i);
+  // Vertices are numbered in this order.
+  const TopologicalOrder sorted = SortTopologically(consumers);
+  if (sorted.on_cycle >= 0) {
+    const OperatorDecl& op = ops[static_cast<size_t>(sorted.on_cycle)];
+    return Error(op.line, "operator '" + op.spec.id() + "' is part of a cycle; a job must be acyclic");
   }
-  while (!ready.empty()) {
-    size_t v = ready.back();
-    ready.pop_back();
-    order.push_back(v);
-    for (size_t c : consumers[v]) {
-      if (--indegree[c] == 0) ready.push_back(c);
-    }
-  }
-  if (order.size() != ops.size()) {
-    for (size_t i = 0; i < ops.size(); ++i) {
-      if (indegree[i] > 0) {
-        return Error(ops[i].line, "operator '" + ops[i].spec.id() + "' is part of a cycle; a job must be acyclic");
-      }
-    }
-  }
+  const std::vector<int>& order = sorted.order;
 
   // Chain: an operator joins its input's vertex when it has exactly that one
   // FORWARD input of equal parallelism and is that input's only consumer.

@@ -1,20 +1,17 @@
 #include "coordinator/checkpoint_storage.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
+#include <string_view>
 
-#include <boost/crc.hpp>
-#include <unistd.h>
+#include "common/checksummed_file.h"
 
 namespace sluice {
 namespace {
 
-constexpr char kMagic[8] = {'S', 'L', 'C', 'K', 'P', 'T', '0', '1'};
+// In errors: "checkpoint <dir>/_metadata is damaged: ...".
+constexpr std::string_view kKind = "checkpoint";
 
 }  // namespace
 
@@ -23,55 +20,26 @@ std::string CheckpointDirectory(const std::string& root, const std::string& job_
 }
 
 Status WriteCheckpointMetadata(const std::string& dir, const proto::CheckpointMetadata& metadata) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IoError("checkpoint " + dir + ": " + ec.message());
   std::string body;
   if (!metadata.SerializeToString(&body)) return Status::Internal("checkpoint " + dir + ": cannot encode metadata");
-  boost::crc_32_type crc;
-  crc.process_bytes(body.data(), body.size());
-  const uint32_t size = static_cast<uint32_t>(body.size());
-  const uint32_t checksum = crc.checksum();
-  const std::string temp = dir + "/_metadata.tmp";
-  std::FILE* f = std::fopen(temp.c_str(), "wb");
-  if (f == nullptr) return Status::IoError("checkpoint " + temp + ": " + std::strerror(errno));
-  bool ok = std::fwrite(kMagic, 1, 8, f) == 8 && std::fwrite(&size, 1, 4, f) == 4 &&
-            std::fwrite(body.data(), 1, body.size(), f) == body.size() && std::fwrite(&checksum, 1, 4, f) == 4 &&
-            std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  int saved = errno;
-  std::fclose(f);
-  if (!ok) {
-    std::filesystem::remove(temp, ec);
-    if (saved == ENOSPC) return Status::ResourceExhausted("checkpoint " + dir + ": disk full");
-    return Status::IoError("checkpoint " + dir + ": writing _metadata: " + std::strerror(saved));
-  }
-  std::filesystem::rename(temp, dir + "/_metadata", ec);
-  if (ec) return Status::IoError("checkpoint " + dir + ": " + ec.message());
-  return Status::Ok();
+  return WriteChecksummedFile(dir + "/_metadata", kKind, body).status();
 }
 
 Result<proto::CheckpointMetadata> ReadCheckpointMetadata(const std::string& path) {
   std::string file = path;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) file = path + "/_metadata";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Status::NotFound("checkpoint " + file + " cannot be read (no such checkpoint?)");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto damaged = [&](const std::string& what) {
-    return Status::IoError("checkpoint " + file + " is damaged: " + what);
-  };
-  if (data.size() < 16 || std::memcmp(data.data(), kMagic, 8) != 0) return damaged("not a checkpoint, or cut short");
-  uint32_t size, stored;
-  std::memcpy(&size, data.data() + 8, 4);
-  if (data.size() != 16 + static_cast<size_t>(size)) {
-    return damaged(std::to_string(data.size()) + " bytes, expected " + std::to_string(16 + size));
+  auto read = ReadChecksummedFile(file, kKind);
+  if (!read.ok()) {
+    if (read.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound(read.status().message() + " (no such checkpoint?)");
+    }
+    return read.status();
   }
-  std::memcpy(&stored, data.data() + 12 + size, 4);
-  boost::crc_32_type crc;
-  crc.process_bytes(data.data() + 12, size);
-  if (crc.checksum() != stored) return damaged("checksum mismatch");
   proto::CheckpointMetadata metadata;
-  if (!metadata.ParseFromArray(data.data() + 12, static_cast<int>(size))) return damaged("cannot decode");
+  if (!metadata.ParseFromArray(read->payload().data(), static_cast<int>(read->payload().size()))) {
+    return Status::IoError("checkpoint " + file + " is damaged: cannot decode");
+  }
   return metadata;
 }
 

@@ -1,9 +1,10 @@
 // Checkpoints on shared storage (docs/architecture.md, "Checkpoints"):
 //   <checkpoint.dir>/<job>/chk-<N>/_metadata   what the checkpoint holds
 //   <checkpoint.dir>/<job>/chk-<N>/<vertex>-<subtask>-<operator>.state
-// _metadata is "SLCKPT01", [u32 size][CheckpointMetadata][u32 CRC-32], written
-// to a temporary file, synced and renamed: a checkpoint is complete exactly
-// when its _metadata exists, and a damaged one is refused, never restored.
+// _metadata is the encoded CheckpointMetadata in a checksummed file
+// (common/checksummed_file.h), written to a temporary file, synced and
+// renamed: a checkpoint is complete exactly when its _metadata exists, and a
+// damaged one is refused, never restored.
 #pragma once
 
 #include <string>

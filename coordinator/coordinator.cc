@@ -4,7 +4,6 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <filesystem>
 #include <set>
 #include <tuple>
 
@@ -59,6 +58,38 @@ void Coordinator::Stop() {
 
 // ---------------------------------------------------------------- jobs ----
 
+// The job's tasks as its CheckpointCoordinator sees them; answered under mu_,
+// which every CheckpointCoordinator method is called with.
+class Coordinator::JobTasks final : public CheckpointedJob {
+ public:
+  JobTasks(Coordinator* coordinator, Job* job) : coordinator_(coordinator), job_(job) {}
+  int64_t attempt() const override { return job_->attempt; }
+  proto::TaskState StateOf(int vertex, int subtask) const override { return job_->subtasks[vertex][subtask].state; }
+  int64_t LastBarrierId(int vertex, int subtask) const override {
+    return job_->subtasks[vertex][subtask].metrics.last_barrier_id();
+  }
+  std::string TaskAddress(int vertex, int subtask) const override {
+    auto w = coordinator_->workers_.find(job_->subtasks[vertex][subtask].worker_id);
+    return w == coordinator_->workers_.end() ? "" : w->second.info.rpc_address();
+  }
+  std::set<std::string> SlotAddresses() const override {
+    std::set<std::string> addresses;
+    for (const auto& worker_id : job_->slot_workers) {
+      auto w = coordinator_->workers_.find(worker_id);
+      if (w != coordinator_->workers_.end()) addresses.insert(w->second.info.rpc_address());
+    }
+    return addresses;
+  }
+  void Fail(const std::string& reason) override { coordinator_->FailJob(job_, reason); }
+
+ private:
+  Coordinator* const coordinator_;
+  Job* const job_;
+};
+
+Coordinator::Job::Job() = default;
+Coordinator::Job::~Job() = default;
+
 Result<std::string> Coordinator::SubmitJob(proto::JobGraph graph, const std::string& restore_path) {
   Result<std::string> id = Submit(std::move(graph), restore_path);
   if (!id.ok()) last_refusal_mono_.store(clock_->MonotonicMillis());
@@ -101,21 +132,18 @@ Result<std::string> Coordinator::Submit(proto::JobGraph graph, const std::string
   SLUICE_ASSIGN_OR_RETURN(CheckpointConfig checkpoint, ParseCheckpointConfig(config));
   SLUICE_ASSIGN_OR_RETURN(RestartStrategy restart, ParseRestartStrategy(config, checkpoint.enabled()));
   auto job = std::make_unique<Job>();
-  job->checkpoint = checkpoint;
   job->restart = restart;
-  if (restore) {
-    // Checkpoint numbers go on from the restored one, so a sink's files
-    // published before and after never share a name.
-    job->next_checkpoint_id = restore->checkpoint_id() + 1;
-    job->stats.set_restored_id(restore->checkpoint_id());
-    job->latest = std::move(restore);
-  }
+  std::vector<bool> source_vertex;
   for (const auto& v : graph.vertices()) {
     const OperatorSignature* sig = catalog.Find(v.operators(0).type());
-    job->source_vertex.push_back(sig != nullptr && sig->role == OperatorRole::kSource);
+    source_vertex.push_back(sig != nullptr && sig->role == OperatorRole::kSource);
   }
   job->id = ids_.NextHex(16);
   job->graph = std::move(graph);
+  job->tasks = std::make_unique<JobTasks>(this, job.get());
+  job->checkpoints = std::make_unique<CheckpointCoordinator>(job->id, job->graph, checkpoint, std::move(source_vertex),
+                                                             job->tasks.get(), gateway_.get(), clock_, log_, &changed_);
+  if (restore) job->checkpoints->StartFrom(std::move(restore));
   job->submit_time_ms = clock_->NowMillis();
   for (const auto& v : job->graph.vertices()) {
     job->slots_needed = std::max(job->slots_needed, v.parallelism());
@@ -220,13 +248,13 @@ void Coordinator::DriveJob(Job* job) {
   }
   Status deployed = DeployAll(job, lock);
   if (!deployed.ok()) FailJob(job, deployed.message());
-  job->next_trigger_mono = clock_->MonotonicMillis() + job->checkpoint.interval_ms;
+  job->checkpoints->ScheduleFirstTrigger();
   if (job->failure.empty() && !job->cancel_requested && !stopping_) Transition(job, proto::RUNNING);
 
   while (true) {
     if (!job->failure.empty()) {
       Transition(job, proto::FAILING);
-      AbortAllPendingCheckpoints(job, "the job is failing");
+      job->checkpoints->AbortAll("the job is failing");
       CancelTasksAndWait(job, lock);
       if (!job->cancel_requested && !stopping_ && Restart(job, lock)) continue;
       if (job->state == proto::FAILING) Transition(job, proto::FAILED);
@@ -236,46 +264,33 @@ void Coordinator::DriveJob(Job* job) {
       Transition(job, proto::CANCELLING);
       // Before the end-of-job cleanup below deletes released files: a late
       // acknowledgement must not complete a checkpoint that lists one.
-      AbortAllPendingCheckpoints(job, "the job is cancelled");
+      job->checkpoints->AbortAll("the job is cancelled");
       CancelTasksAndWait(job, lock);
       Transition(job, proto::CANCELED);
       break;
     }
     if (AllSubtasks(*job, [](proto::TaskState s) { return s == proto::TASK_FINISHED; })) {
-      AbortAllPendingCheckpoints(job, "the job finished");
+      job->checkpoints->AbortAll("the job finished");
       Transition(job, proto::FINISHED);
       break;
     }
-    if (job->checkpoint.enabled()) {
-      SendCheckpointNotifications(job, lock);
-      MaybeTriggerCheckpoint(job, lock);
+    if (job->checkpoints->config().enabled()) {
+      job->checkpoints->SendNotifications(lock);
+      job->checkpoints->MaybeTrigger(job->state == proto::RUNNING, lock);
       if (!job->failure.empty() || job->cancel_requested || stopping_) continue;
-      int64_t wait = job->next_trigger_mono - clock_->MonotonicMillis();
+      int64_t wait = job->checkpoints->next_trigger_mono() - clock_->MonotonicMillis();
       // Overdue yet not triggered: as many in flight as allowed; a
       // completion wakes this loop at once.
       if (wait <= 0) wait = 100;
-      if (!job->pending.empty()) wait = std::min<int64_t>(wait, 100);  // to notice a timeout
+      if (job->checkpoints->in_flight() > 0) wait = std::min<int64_t>(wait, 100);  // to notice a timeout
       changed_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait, 1000)));
     } else {
       // A savepoint without periodic checkpoints: a subtask that ended may
       // leave consumers that must start it themselves.
-      bool triggered = false;
-      for (auto& [id, pending] : job->pending) {
-        if (!pending->trigger_again) continue;
-        pending->trigger_again = false;
-        SendTrigger(job, id, lock);
-        triggered = true;
-        break;  // the lock was released: the map may have changed
-      }
-      if (!triggered) changed_.wait(lock);
+      if (!job->checkpoints->RetriggerOne(lock)) changed_.wait(lock);
     }
   }
-  // Ended: no checkpoint will list a released file again.
-  for (const auto& [file, released_by] : job->released) {
-    std::error_code ec;
-    if (!job->shared_refs.count(file)) std::filesystem::remove(file, ec);
-  }
-  job->released.clear();
+  job->checkpoints->OnJobEnded();
   ReleaseSlots(job);
 }
 
@@ -313,19 +328,14 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
     Transition(job, proto::CANCELED);
     return false;
   }
-  if (!SelectRestorePoint(job)) {
+  Status restorable = job->checkpoints->PrepareRestart();
+  if (!restorable.ok()) {
+    job->failure = restorable.message();
     Transition(job, proto::FAILED);
     return false;
   }
-  // The new attempt's uploaders reuse only the restored checkpoint's files
-  // (retained, so counted): no released file can be listed any more.
-  job->notified_id = job->notify_id;
-  job->notify_retry_mono = 0;
-  job->notify_failures = 0;
-  DeleteReleasedFiles(job);
   job->failure.clear();
   job->cancelling_tasks = false;
-  job->stats.set_restored_id(job->latest ? job->latest->checkpoint_id() : 0);
   for (auto& vertex : job->subtasks) {
     for (auto& s : vertex) s = Subtask{};
   }
@@ -334,164 +344,16 @@ bool Coordinator::Restart(Job* job, std::unique_lock<std::mutex>& lock) {
   if (!deployed.ok()) {
     // A task that cannot read its state marks the checkpoint damaged: the
     // next restart falls back to an earlier one.
-    if (job->latest && deployed.message().find("restoring checkpoint") != std::string::npos) {
-      job->bad_checkpoint = job->latest->checkpoint_id();
-      job->bad_checkpoint_reason = deployed.message();
+    const proto::CheckpointMetadata* restored = job->checkpoints->restore_point();
+    if (restored != nullptr && deployed.message().find("restoring checkpoint") != std::string::npos) {
+      job->checkpoints->MarkDamaged(restored->checkpoint_id(), deployed.message());
     }
     FailJob(job, deployed.message());
     return true;  // the loop fails, or restarts, it
   }
-  job->next_trigger_mono = clock_->MonotonicMillis() + job->checkpoint.interval_ms;
+  job->checkpoints->ScheduleFirstTrigger();
   if (job->failure.empty() && !job->cancel_requested && !stopping_) Transition(job, proto::RUNNING);
   return true;
-}
-
-void Coordinator::MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock) {
-  const int64_t now = clock_->MonotonicMillis();
-  std::vector<int64_t> expired, again;
-  for (auto& [id, pending] : job->pending) {
-    if (now - pending->started_mono > job->checkpoint.timeout_ms) {
-      expired.push_back(id);
-    } else if (pending->trigger_again) {
-      pending->trigger_again = false;
-      again.push_back(id);
-    }
-  }
-  for (int64_t id : expired) {
-    AbortPendingCheckpoint(job, id, "not complete within checkpoint.timeout (" +
-                                        std::to_string(job->checkpoint.timeout_ms) + " ms)");
-  }
-  for (int64_t id : again) SendTrigger(job, id, lock);  // each looks its checkpoint up again
-  if (job->state != proto::RUNNING || now < job->next_trigger_mono || job->savepoints_waiting > 0) return;
-  if (!job->pending.empty()) {
-    // Another one may start beside those in flight only if none is a
-    // savepoint and no min-pause applies (it counts from a completion).
-    if (static_cast<int>(job->pending.size()) >= job->checkpoint.max_concurrent ||
-        job->checkpoint.min_pause_ms > 0) {
-      return;
-    }
-    for (const auto& [id, pending] : job->pending) {
-      if (!pending->savepoint_dir.empty()) return;
-    }
-  }
-  job->next_trigger_mono = now + job->checkpoint.interval_ms;
-  if (!CanCheckpoint(*job)) return;
-  auto pending = std::make_unique<Job::PendingCheckpoint>();
-  pending->id = job->next_checkpoint_id++;
-  pending->timestamp_ms = clock_->NowMillis();
-  pending->started_mono = now;
-  pending->base_id = job->notified_id;
-  for (size_t v = 0; v < job->subtasks.size(); ++v) {
-    for (size_t i = 0; i < job->subtasks[v].size(); ++i) {
-      if (job->subtasks[v][i].state == proto::TASK_FINISHED) pending->finished.insert({static_cast<int>(v), static_cast<int>(i)});
-    }
-  }
-  const int64_t id = pending->id;
-  log_->info("job {}: triggering checkpoint {} ({} in flight)", job->id, id, job->pending.size() + 1);
-  job->pending.emplace(id, std::move(pending));
-  SendTrigger(job, id, lock);
-}
-
-Coordinator::Job::PendingCheckpoint* Coordinator::FindPending(Job* job, int64_t id) const {
-  auto it = job->pending.find(id);
-  return it == job->pending.end() ? nullptr : it->second.get();
-}
-
-bool Coordinator::CanCheckpoint(const Job& job) const {
-  bool any_running = false;
-  for (const auto& vertex : job.subtasks) {
-    for (const auto& s : vertex) {
-      if (s.state == proto::TASK_RUNNING) {
-        any_running = true;
-      } else if (s.state != proto::TASK_FINISHED) {
-        return false;
-      }
-    }
-  }
-  return any_running;
-}
-
-std::vector<std::pair<int, int>> Coordinator::OrphanedSubtasks(const Job& job) const {
-  std::vector<std::pair<int, int>> out;
-  std::map<std::string, int> index;
-  for (int v = 0; v < job.graph.vertices_size(); ++v) index[job.graph.vertices(v).id()] = v;
-  for (int v = 0; v < job.graph.vertices_size(); ++v) {
-    if (job.source_vertex[v]) continue;
-    bool producers_ended = true;
-    for (const auto& e : job.graph.edges()) {
-      if (e.target() != job.graph.vertices(v).id()) continue;
-      for (const auto& s : job.subtasks[index[e.source()]]) producers_ended = producers_ended && s.state == proto::TASK_FINISHED;
-    }
-    if (!producers_ended) continue;
-    for (size_t i = 0; i < job.subtasks[v].size(); ++i) {
-      if (job.subtasks[v][i].state == proto::TASK_RUNNING) out.push_back({v, static_cast<int>(i)});
-    }
-  }
-  return out;
-}
-
-void Coordinator::OnSubtaskFinished(Job* job, int vertex, int subtask) {
-  const std::pair<int, int> key{vertex, subtask};
-  std::vector<int64_t> ids;
-  for (const auto& [id, pending] : job->pending) ids.push_back(id);
-  for (int64_t id : ids) {  // completing one may drop older ones
-    Job::PendingCheckpoint* pending = FindPending(job, id);
-    if (pending == nullptr || pending->acks.count(key)) continue;
-    if (job->subtasks[vertex][subtask].metrics.last_barrier_id() >= id) continue;  // its ack is on the way
-    pending->finished.insert(key);
-    pending->trigger_again = true;  // its consumers may now have no producer left
-    MaybeCompleteCheckpoint(job, id);
-  }
-}
-
-// A checkpoint starts at the sources, and at subtasks whose producers have
-// all ended (no barrier reaches those). A savepoint's directory is first
-// told to every worker of the job, so no task meets its barrier without
-// knowing where to write.
-void Coordinator::SendTrigger(Job* job, int64_t id, std::unique_lock<std::mutex>& lock) {
-  Job::PendingCheckpoint* pending = FindPending(job, id);
-  if (pending == nullptr) return;  // completed or aborted meanwhile
-  std::set<std::string> sources, all;
-  std::map<std::string, std::vector<std::string>> also_start;  // address -> "<vertex>#<subtask>"
-  for (size_t v = 0; v < job->subtasks.size(); ++v) {
-    for (size_t i = 0; i < job->subtasks[v].size(); ++i) {
-      const auto& s = job->subtasks[v][i];
-      auto w = workers_.find(s.worker_id);
-      if (w == workers_.end()) continue;
-      all.insert(w->second.info.rpc_address());
-      if (job->source_vertex[v] && s.state != proto::TASK_FINISHED) sources.insert(w->second.info.rpc_address());
-    }
-  }
-  for (auto [v, i] : OrphanedSubtasks(*job)) {
-    if (!pending->started_directly.insert({v, i}).second) continue;
-    auto w = workers_.find(job->subtasks[v][i].worker_id);
-    if (w == workers_.end()) continue;
-    also_start[w->second.info.rpc_address()].push_back(job->graph.vertices(v).id() + "#" + std::to_string(i));
-    sources.insert(w->second.info.rpc_address());
-  }
-  proto::TriggerCheckpointRequest request;
-  request.set_job_id(job->id);
-  request.set_attempt(job->attempt);
-  request.set_checkpoint_id(pending->id);
-  request.set_timestamp_ms(pending->timestamp_ms);
-  request.set_directory(pending->savepoint_dir);
-  request.set_drain(pending->drain);
-  lock.unlock();
-  if (!request.directory().empty()) {
-    request.set_start_sources(false);
-    for (const auto& address : all) {
-      Status s = gateway_->TriggerCheckpoint(address, request);
-      if (!s.ok()) log_->warn("job {}: savepoint {}: {}", job->id, request.checkpoint_id(), s.message());
-    }
-  }
-  request.set_start_sources(true);
-  for (const auto& address : sources) {
-    request.clear_also_start();
-    for (const auto& name : also_start[address]) request.add_also_start(name);
-    Status s = gateway_->TriggerCheckpoint(address, request);
-    if (!s.ok()) log_->warn("job {}: checkpoint {}: {}", job->id, request.checkpoint_id(), s.message());
-  }
-  lock.lock();
 }
 
 Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, const std::string& requested_dir,
@@ -515,7 +377,7 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
     if (job->state != proto::RUNNING) {
       return Status::FailedPrecondition("job " + job_id + " is " + JobStateName(job->state) + ", not RUNNING");
     }
-    if (!CanCheckpoint(*job)) {
+    if (!job->checkpoints->CanCheckpoint()) {
       return Status::FailedPrecondition("job " + job_id + " has tasks that are not running yet, or none running");
     }
     return Status::Ok();
@@ -524,49 +386,37 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
   // A savepoint runs alone: the checkpoints in flight go first.
   // Nothing new starts meanwhile, or overlapping checkpoints would never
   // leave a gap.
-  const int64_t deadline = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
+  const int64_t deadline = clock_->MonotonicMillis() + job->checkpoints->config().timeout_ms;
   // A job that ended may be pruned by a submission while this waits: it is
   // looked up again after each wait.
   auto still_there = [&] {
     auto again = jobs_.find(job_id);
     return again != jobs_.end() && again->second.get() == job;
   };
-  ++job->savepoints_waiting;
-  while (!job->pending.empty() && clock_->MonotonicMillis() < deadline) {
+  job->checkpoints->PauseTriggers();
+  while (job->checkpoints->in_flight() > 0 && clock_->MonotonicMillis() < deadline) {
     changed_.wait_for(lock, std::chrono::milliseconds(50));
     if (!still_there()) return Status::Unavailable("job " + job_id + " ended before its savepoint could start");
   }
-  --job->savepoints_waiting;
-  if (!job->pending.empty()) return Status::DeadlineExceeded("a checkpoint of job " + job_id + " is still in flight");
-  SLUICE_RETURN_IF_ERROR(ready());
-  auto pending = std::make_unique<Job::PendingCheckpoint>();
-  pending->id = job->next_checkpoint_id++;
-  pending->timestamp_ms = clock_->NowMillis();
-  pending->started_mono = clock_->MonotonicMillis();
-  pending->base_id = job->notified_id;
-  pending->savepoint_dir = directory + "/savepoint-" + job_id.substr(0, 6) + "-" + std::to_string(pending->id);
-  for (size_t v = 0; v < job->subtasks.size(); ++v) {
-    for (size_t i = 0; i < job->subtasks[v].size(); ++i) {
-      if (job->subtasks[v][i].state == proto::TASK_FINISHED) pending->finished.insert({static_cast<int>(v), static_cast<int>(i)});
-    }
+  job->checkpoints->ResumeTriggers();
+  if (job->checkpoints->in_flight() > 0) {
+    return Status::DeadlineExceeded("a checkpoint of job " + job_id + " is still in flight");
   }
-  pending->drain = drain;
-  const int64_t id = pending->id;
-  log_->info("job {}: savepoint {} to {}{}", job_id, id, pending->savepoint_dir, drain ? " (draining)" : "");
-  job->pending.emplace(id, std::move(pending));
-  SendTrigger(job, id, lock);
+  SLUICE_RETURN_IF_ERROR(ready());
+  const int64_t id = job->checkpoints->TriggerSavepoint(directory, drain, lock);
   if (!still_there()) return Status::Unavailable("job " + job_id + " ended during savepoint " + std::to_string(id));
-  const int64_t until = clock_->MonotonicMillis() + job->checkpoint.timeout_ms;
-  while (!job->savepoints.count(id) && !IsTerminal(job->state) && clock_->MonotonicMillis() < until) {
+  const int64_t until = clock_->MonotonicMillis() + job->checkpoints->config().timeout_ms;
+  while (job->checkpoints->SavepointResult(id) == nullptr && !IsTerminal(job->state) &&
+         clock_->MonotonicMillis() < until) {
     changed_.wait_for(lock, std::chrono::milliseconds(50));
     if (!still_there()) return Status::Unavailable("job " + job_id + " ended during savepoint " + std::to_string(id));
   }
-  auto result = job->savepoints.find(id);
-  if (result == job->savepoints.end()) {
-    AbortPendingCheckpoint(job, id, "the job ended or the savepoint timed out");
+  const Result<std::string>* result = job->checkpoints->SavepointResult(id);
+  if (result == nullptr) {
+    job->checkpoints->Abort(id, "the job ended or the savepoint timed out");
     return Status::Unavailable("savepoint " + std::to_string(id) + " of job " + job_id + " did not complete");
   }
-  Result<std::string> path = result->second;
+  Result<std::string> path = *result;
   if (path.ok() && stop && !drain) {
     job->cancel_requested = true;
     changed_.notify_all();
@@ -574,252 +424,11 @@ Result<std::string> Coordinator::TriggerSavepoint(const std::string& job_id, con
   return path;
 }
 
-bool Coordinator::SelectRestorePoint(Job* job) {
-  std::string damage;
-  while (!job->retained.empty()) {
-    const std::string dir = job->retained.back();
-    auto metadata = ReadCheckpointMetadata(dir);
-    if (metadata.ok() && metadata->checkpoint_id() != job->bad_checkpoint) {
-      job->latest = std::make_unique<proto::CheckpointMetadata>(std::move(*metadata));
-      return true;
-    }
-    std::string why = metadata.ok() ? job->bad_checkpoint_reason : metadata.status().message();
-    log_->error("job {}: checkpoint {} cannot be restored: {}", job->id, dir, why);
-    damage += (damage.empty() ? "" : "; ") + dir + ": " + why;
-    PopRetained(job, true, 0);
-  }
-  if (damage.empty()) return true;  // none retained: as before (from the start, or a savepoint)
-  job->latest.reset();
-  job->failure = "no retained checkpoint can be restored: " + damage;
-  return false;
-}
-
-void Coordinator::PopRetained(Job* job, bool newest, int64_t released_by) {
-  if (job->retained.empty()) return;
-  RemoveCheckpoint(newest ? job->retained.back() : job->retained.front());
-  ReleaseSharedFiles(job, newest ? job->retained_shared.back() : job->retained_shared.front(), released_by);
-  if (newest) {
-    job->retained.pop_back();
-    job->retained_shared.pop_back();
-  } else {
-    job->retained.pop_front();
-    job->retained_shared.pop_front();
-  }
-}
-
-void Coordinator::ReleaseSharedFiles(Job* job, const std::vector<std::string>& files, int64_t released_by) {
-  for (const auto& f : files) {
-    auto it = job->shared_refs.find(f);
-    if (it == job->shared_refs.end() || --it->second > 0) continue;
-    job->shared_refs.erase(it);
-    job->released[f] = released_by;
-  }
-  DeleteReleasedFiles(job);
-}
-
-void Coordinator::DeleteReleasedFiles(Job* job) {
-  int64_t oldest_base = INT64_MAX;  // of the checkpoints in flight
-  for (const auto& [id, pending] : job->pending) oldest_base = std::min(oldest_base, pending->base_id);
-  for (auto it = job->released.begin(); it != job->released.end();) {
-    const auto& [file, released_by] = *it;
-    if (job->shared_refs.count(file)) {
-      it = job->released.erase(it);  // a checkpoint that completed since lists it again
-    } else if (job->notified_id >= released_by && oldest_base >= released_by) {
-      std::error_code ec;
-      std::filesystem::remove(file, ec);
-      it = job->released.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void Coordinator::DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& snapshot) {
-  for (const auto& o : snapshot.operators()) {
-    for (const auto& f : o.rocksdb_files()) {
-      // A released file may still be listed by another checkpoint in flight.
-      if (!f.shared() || job->shared_refs.count(f.path()) || job->released.count(f.path())) continue;
-      std::error_code ec;
-      std::filesystem::remove(f.path(), ec);
-    }
-  }
-}
-
-void Coordinator::AbortAllPendingCheckpoints(Job* job, const std::string& why) {
-  while (!job->pending.empty()) AbortPendingCheckpoint(job, job->pending.begin()->first, why, AbortKind::kNotCounted);
-}
-
-void Coordinator::AbortPendingCheckpoint(Job* job, int64_t id, const std::string& why, AbortKind kind) {
-  auto it = job->pending.find(id);
-  if (it == job->pending.end()) return;
-  std::unique_ptr<Job::PendingCheckpoint> owned = std::move(it->second);
-  job->pending.erase(it);
-  const auto& pending = *owned;
-  for (const auto& [key, snapshot] : pending.acks) DropUnreferencedFiles(job, snapshot);
-  if (kind == AbortKind::kSubsumed) {
-    log_->info("job {}: checkpoint {} dropped: {}", job->id, pending.id, why);
-  } else {
-    log_->warn("job {}: {} {} failed: {}", job->id, pending.savepoint_dir.empty() ? "checkpoint" : "savepoint",
-               pending.id, why);
-  }
-  if (pending.savepoint_dir.empty()) {
-    if (kind != AbortKind::kSubsumed) job->stats.set_failed(job->stats.failed() + 1);
-    RemoveCheckpoint(CheckpointDirectory(job->checkpoint.dir, job->id, pending.id));
-    if (kind == AbortKind::kFailed && ++job->consecutive_failures > job->checkpoint.tolerable_failures) {
-      FailJob(job, "checkpoint " + std::to_string(pending.id) + " failed: " + why + " (" +
-                       std::to_string(job->consecutive_failures) +
-                       " in a row; checkpoint.tolerable-failures is " +
-                       std::to_string(job->checkpoint.tolerable_failures) + ")");
-    }
-  } else {
-    job->savepoints.emplace(pending.id, Status::Unavailable("savepoint " + std::to_string(pending.id) + ": " + why));
-    RemoveCheckpoint(pending.savepoint_dir);
-  }
-  DeleteReleasedFiles(job);  // it may have been the last to hold some back
-  changed_.notify_all();
-}
-
 void Coordinator::AcknowledgeCheckpoint(const proto::CheckpointAck& ack) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(ack.task().job_id());
   if (it == jobs_.end()) return;
-  Job* job = it->second.get();
-  Job::PendingCheckpoint* pending = ack.task().attempt() == job->attempt ? FindPending(job, ack.checkpoint_id()) : nullptr;
-  if (pending == nullptr) {
-    DropUnreferencedFiles(job, ack.snapshot());  // of a checkpoint given up on
-    return;
-  }
-  if (!ack.decline_reason().empty()) {
-    AbortPendingCheckpoint(job, ack.checkpoint_id(), ack.decline_reason());
-    return;
-  }
-  int v = -1;
-  for (int i = 0; i < job->graph.vertices_size(); ++i) {
-    if (job->graph.vertices(i).id() == ack.task().vertex_id()) v = i;
-  }
-  if (v < 0 || ack.task().subtask() < 0 || ack.task().subtask() >= job->graph.vertices(v).parallelism()) return;
-  pending->acks[{v, ack.task().subtask()}] = ack.snapshot();
-  MaybeCompleteCheckpoint(job, ack.checkpoint_id());
-}
-
-void Coordinator::MaybeCompleteCheckpoint(Job* job, int64_t id) {
-  Job::PendingCheckpoint* pending = FindPending(job, id);
-  if (pending == nullptr) return;
-  size_t expected = 0;
-  for (const auto& vertex : job->subtasks) expected += vertex.size();
-  if (pending->acks.size() + pending->finished.size() == expected) CompleteCheckpoint(job, id);
-}
-
-// Every subtask has stored its part: the checkpoint's metadata makes it
-// complete; the one before is removed; workers are told so sinks publish.
-void Coordinator::CompleteCheckpoint(Job* job, int64_t id) {
-  auto& pending = *job->pending.at(id);
-  proto::CheckpointMetadata metadata;
-  metadata.set_job_id(job->id);
-  metadata.set_checkpoint_id(pending.id);
-  metadata.set_timestamp_ms(pending.timestamp_ms);
-  *metadata.mutable_graph() = job->graph;
-  int64_t bytes = 0;
-  for (auto& [key, snapshot] : pending.acks) {
-    for (const auto& o : snapshot.operators()) bytes += o.bytes();
-    bytes += snapshot.channel_state_bytes();
-    *metadata.add_tasks() = std::move(snapshot);
-  }
-  for (auto [v, i] : pending.finished) {
-    proto::TaskSnapshot* t = metadata.add_tasks();
-    t->set_vertex_id(job->graph.vertices(v).id());
-    t->set_subtask(i);
-    t->set_finished(true);
-  }
-  const bool savepoint = !pending.savepoint_dir.empty();
-  const std::string dir =
-      savepoint ? pending.savepoint_dir : CheckpointDirectory(job->checkpoint.dir, job->id, pending.id);
-  Status written = WriteCheckpointMetadata(dir, metadata);
-  if (!written.ok()) {
-    AbortPendingCheckpoint(job, id, written.message());
-    return;
-  }
-  if (savepoint) {
-    // A savepoint belongs to the user: it is not the job's recovery point
-    // and is never removed; sinks publish up to it all the same.
-    log_->info("job {}: savepoint {} complete: {}", job->id, pending.id, dir);
-    job->savepoints.emplace(pending.id, dir);
-    job->notify_id = std::max(job->notify_id, pending.id);
-    job->pending.erase(id);
-    changed_.notify_all();
-    return;
-  }
-  job->retained.push_back(dir);
-  std::vector<std::string> shared;
-  for (const auto& t : metadata.tasks()) {
-    for (const auto& o : t.operators()) {
-      for (const auto& f : o.rocksdb_files()) {
-        if (f.shared()) shared.push_back(f.path());
-      }
-    }
-  }
-  for (const auto& f : shared) ++job->shared_refs[f];
-  job->retained_shared.push_back(std::move(shared));
-  while (static_cast<int>(job->retained.size()) > job->checkpoint.retained) PopRetained(job, false, id);
-  job->consecutive_failures = 0;
-  job->next_trigger_mono = std::max(job->next_trigger_mono, clock_->MonotonicMillis() + job->checkpoint.min_pause_ms);
-  const int64_t duration = clock_->MonotonicMillis() - pending.started_mono;
-  log_->info("job {}: checkpoint {} complete in {} ms ({} bytes)", job->id, pending.id, duration, bytes);
-  auto& stats = job->stats;
-  stats.set_completed(stats.completed() + 1);
-  stats.set_last_completed_id(pending.id);
-  stats.set_last_duration_ms(duration);
-  stats.set_last_bytes(bytes);
-  stats.set_last_completed_ms(clock_->NowMillis());
-  stats.set_last_path(dir);
-  job->latest = std::make_unique<proto::CheckpointMetadata>(std::move(metadata));
-  job->notify_id = std::max(job->notify_id, pending.id);
-  job->pending.erase(id);  // `pending` is gone from here on
-  // As in Flink, a completed checkpoint subsumes older ones still in flight:
-  // it is newer, and restoring never goes back to them.
-  while (!job->pending.empty() && job->pending.begin()->first < id) {
-    AbortPendingCheckpoint(job, job->pending.begin()->first, "subsumed by checkpoint " + std::to_string(id),
-                           AbortKind::kSubsumed);
-  }
-  DeleteReleasedFiles(job);
-  changed_.notify_all();
-}
-
-// Every worker is told, again after a failure (it is idempotent): sinks
-// publish on it, and released shared files wait for it.
-void Coordinator::SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock) {
-  if (job->notify_id <= job->notified_id || clock_->MonotonicMillis() < job->notify_retry_mono) return;
-  const int64_t attempt = job->attempt;
-  proto::NotifyCheckpointCompleteRequest request;
-  request.set_job_id(job->id);
-  request.set_attempt(attempt);
-  request.set_checkpoint_id(job->notify_id);
-  std::set<std::string> addresses;
-  for (const auto& worker_id : job->slot_workers) {
-    auto w = workers_.find(worker_id);
-    if (w != workers_.end()) addresses.insert(w->second.info.rpc_address());
-  }
-  lock.unlock();
-  bool all = true;
-  for (const auto& address : addresses) {
-    Status s = gateway_->NotifyCheckpointComplete(address, request);
-    if (!s.ok()) {
-      log_->warn("job {}: checkpoint {} notification: {}", job->id, request.checkpoint_id(), s.message());
-      all = false;
-    }
-  }
-  lock.lock();
-  if (job->attempt != attempt) return;
-  if (!all) {
-    // A worker that hangs costs a call timeout per try: back off, until it
-    // answers or is declared lost.
-    job->notify_retry_mono = clock_->MonotonicMillis() + std::min<int64_t>(200 << std::min(job->notify_failures, 5), 5000);
-    ++job->notify_failures;
-    return;
-  }
-  job->notify_failures = 0;
-  job->notified_id = std::max(job->notified_id, request.checkpoint_id());
-  DeleteReleasedFiles(job);
+  it->second->checkpoints->Acknowledge(ack);
 }
 
 bool Coordinator::AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock) {
@@ -899,11 +508,11 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
       d.request.set_max_parallelism(job->graph.max_parallelism());
       *d.request.mutable_job_config() = job->graph.config();
       d.request.set_job_name(job->graph.name());
-      if (job->latest) {
+      if (const proto::CheckpointMetadata* latest = job->checkpoints->restore_point()) {
         // Every subtask's snapshots of this vertex: each keeps the key
         // groups it owns. A source gets its own subtask's position.
         proto::TaskRestore* restore = d.request.mutable_restore();
-        restore->set_checkpoint_id(job->latest->checkpoint_id());
+        restore->set_checkpoint_id(latest->checkpoint_id());
         std::set<std::string> ops;
         for (const auto& op : vertex.operators()) ops.insert(op.id());
         std::vector<std::string> positions;
@@ -911,11 +520,11 @@ Status Coordinator::DeployAll(Job* job, std::unique_lock<std::mutex>& lock) {
         // The parallelism it was taken at: a finished subtask has no
         // position, so the positions' count does not tell.
         int old_parallelism = 0;
-        for (const auto& v : job->latest->graph().vertices()) {
+        for (const auto& v : latest->graph().vertices()) {
           if (v.id() == vertex.id()) old_parallelism = v.parallelism();
         }
         restore->set_same_key_groups(old_parallelism == vertex.parallelism());
-        for (const auto& t : job->latest->tasks()) {
+        for (const auto& t : latest->tasks()) {
           // At an unchanged parallelism a subtask's key groups are those its
           // namesake had: only that snapshot holds entries for it.
           const bool own = old_parallelism != vertex.parallelism() || t.vertex_id() != vertex.id() || t.subtask() == i;
@@ -1146,9 +755,7 @@ proto::JobStatus Coordinator::StatusOf(const Job& job, bool with_vertices) const
   st.set_start_time_ms(job.start_time_ms);
   st.set_end_time_ms(job.end_time_ms);
   st.set_failure(job.failure);
-  *st.mutable_checkpoints() = job.stats;
-  st.mutable_checkpoints()->set_in_progress_id(job.pending.empty() ? 0 : job.pending.rbegin()->first);
-  st.mutable_checkpoints()->set_in_progress(static_cast<int32_t>(job.pending.size()));
+  *st.mutable_checkpoints() = job.checkpoints->Stats();
   st.set_restarts(job.restarts);
   if (job.slot_wait.slots_needed() > 0) *st.mutable_waiting_for_slots() = job.slot_wait;
   if (!with_vertices) return st;
@@ -1310,7 +917,7 @@ void Coordinator::OnSubtaskEnded(Job* job, int vertex, int subtask, const std::s
   const std::string name = "subtask " + std::to_string(subtask) + " of vertex '" + job->graph.vertices(vertex).id() +
                            "' on worker " + worker_id;
   if (s.state == proto::TASK_FINISHED) {
-    OnSubtaskFinished(job, vertex, subtask);
+    job->checkpoints->OnSubtaskFinished(vertex, subtask);
   } else if (s.state == proto::TASK_FAILED) {
     if (!job->cancel_requested) FailJob(job, name + " failed" + (s.failure.empty() ? "" : ": " + s.failure));
   } else if (s.state == proto::TASK_CANCELED) {

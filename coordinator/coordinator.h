@@ -1,4 +1,6 @@
 // The coordinator's core: worker registry, job state machines, scheduling.
+// Each job's checkpoints are its CheckpointCoordinator's
+// (checkpoint_coordinator.h), called under this class's mu_.
 // gRPC services (rpc_services.cc) are thin adapters over this class; tests
 // drive it directly with a fake TaskGateway and a controllable clock.
 #pragma once
@@ -18,6 +20,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/logging.h"
+#include "coordinator/checkpoint_coordinator.h"
 #include "coordinator/checkpoint_policy.h"
 #include "coordinator/job_graph_validator.h"
 #include "coordinator/task_gateway.h"
@@ -85,7 +88,8 @@ class Coordinator {
   // The worker's heartbeat stream broke.
   void OnHeartbeatStreamClosed(const std::string& worker_id);
   Status UpdateTaskState(const proto::TaskStateUpdate& update);
-  // A subtask stored (or declined) its part of a checkpoint.
+  // A subtask stored (or declined) its part of a checkpoint; its job's
+  // CheckpointCoordinator takes it from here.
   void AcknowledgeCheckpoint(const proto::CheckpointAck& ack);
 
   // Checks heartbeat deadlines once (the monitor thread calls it periodically;
@@ -111,6 +115,7 @@ class Coordinator {
     // taken before the deploy arrive.
     int64_t deployed_mono = 0;
   };
+  class JobTasks;  // what a job's CheckpointCoordinator asks of its tasks
   struct Job {
     std::string id;
     proto::JobGraph graph;
@@ -128,92 +133,21 @@ class Coordinator {
     std::vector<std::vector<Subtask>> subtasks;  // [vertex][subtask]
     std::thread driver;
 
-    CheckpointConfig checkpoint;
     RestartStrategy restart;
     int restarts = 0;
-    std::vector<bool> source_vertex;  // [vertex]: its chain starts with a source
-    int64_t next_checkpoint_id = 1;
-    int64_t next_trigger_mono = 0;
-    struct PendingCheckpoint {
-      int64_t id = 0;
-      int64_t timestamp_ms = 0;
-      int64_t started_mono = 0;
-      std::map<std::pair<int, int>, proto::TaskSnapshot> acks;  // (vertex, subtask)
-      // Subtasks that ended before the barrier reached them: they take no
-      // part and are restored as finished.
-      std::set<std::pair<int, int>> finished;
-      // Non-source subtasks told to start it (their producers all ended).
-      std::set<std::pair<int, int>> started_directly;
-      bool trigger_again = false;  // a subtask ended: more may have to start it
-      int64_t base_id = 0;  // notified_id at its trigger: its uploads list no file released after that
-      bool drain = false;          // stop --drain
-      std::string savepoint_dir;  // non-empty: a savepoint, written there
-    };
-    std::map<int64_t, Result<std::string>> savepoints;  // id -> path, or why it failed
-    // Checkpoints in flight, by id: at most checkpoint.max-concurrent, and a
-    // savepoint only alone.
-    std::map<int64_t, std::unique_ptr<PendingCheckpoint>> pending;
-    int savepoints_waiting = 0;  // savepoint requests waiting for `pending` to empty: nothing new starts
-    std::unique_ptr<proto::CheckpointMetadata> latest;  // what the next attempt restores
-    std::deque<std::string> retained;                   // completed checkpoints' directories, oldest first
-    std::deque<std::vector<std::string>> retained_shared;  // per retained checkpoint: the shared files it lists
-    std::map<std::string, int> shared_refs;             // shared file -> retained checkpoints listing it
-    int64_t bad_checkpoint = 0;       // found damaged when restoring: never used again
-    std::string bad_checkpoint_reason;
-    int consecutive_failures = 0;     // failed checkpoints since the last completed one
     int backoff_restarts = 0;         // restarts since the exponential backoff last reset
     int64_t last_restart_mono = 0;
-    int64_t notify_id = 0;          // the newest completion, to tell the workers
-    int64_t notified_id = 0;        // the newest completion every worker of the job was told of
-    int64_t notify_retry_mono = 0;  // a worker missed a notification: when to tell them again
-    int notify_failures = 0;        // notifications in a row that some worker missed
-    // Shared files no retained checkpoint lists any more, each with the
-    // completion that released it. Uploads reuse the files of the newest
-    // checkpoint a worker was told completed, so a checkpoint triggered
-    // before every worker knew of that completion may still list one: it
-    // is deleted only once no such checkpoint is in flight.
-    std::map<std::string, int64_t> released;
-    proto::CheckpointStats stats;
+    // Declared before `checkpoints`, which holds on to it.
+    std::unique_ptr<JobTasks> tasks;
+    std::unique_ptr<CheckpointCoordinator> checkpoints;
+
+    Job();
+    ~Job();  // JobTasks is complete only in coordinator.cc
   };
 
   void DriveJob(Job* job);
   // After a failure: restart under the job's strategy, or false to fail it.
   bool Restart(Job* job, std::unique_lock<std::mutex>& lock);
-  void MaybeTriggerCheckpoint(Job* job, std::unique_lock<std::mutex>& lock);
-  void SendCheckpointNotifications(Job* job, std::unique_lock<std::mutex>& lock);
-  void CompleteCheckpoint(Job* job, int64_t id);
-  // Incremental snapshots: a shared file goes when no retained checkpoint
-  // lists it any more.
-  void ReleaseSharedFiles(Job* job, const std::vector<std::string>& files, int64_t released_by);
-  // Deletes the released files no checkpoint in flight may list.
-  void DeleteReleasedFiles(Job* job);
-  // Deletes the shared files of a snapshot that will never complete, unless
-  // a retained checkpoint lists them.
-  void DropUnreferencedFiles(Job* job, const proto::TaskSnapshot& snapshot);
-  // `released_by`: the completion that pushed it out (0: none, when
-  // restoring; then nothing is in flight).
-  void PopRetained(Job* job, bool newest, int64_t released_by);
-  // A subtask ended: unless it passed a pending checkpoint's barrier on
-  // (then it acknowledges), that checkpoint records it as finished.
-  void OnSubtaskFinished(Job* job, int vertex, int subtask);
-  void MaybeCompleteCheckpoint(Job* job, int64_t id);
-  // Subtasks can take part in a checkpoint: all running or finished, not all finished.
-  bool CanCheckpoint(const Job& job) const;
-  // Running subtasks that are no sources and whose producers have all ended.
-  std::vector<std::pair<int, int>> OrphanedSubtasks(const Job& job) const;
-  // `counts`: towards checkpoint.tolerable-failures. A subsumed checkpoint
-  // is no failure at all: neither counted nor in the failed figure.
-  enum class AbortKind { kFailed, kNotCounted, kSubsumed };
-  void AbortPendingCheckpoint(Job* job, int64_t id, const std::string& why, AbortKind kind = AbortKind::kFailed);
-  // Every checkpoint in flight, not counted as failures (the job ends or restarts).
-  void AbortAllPendingCheckpoints(Job* job, const std::string& why);
-  Job::PendingCheckpoint* FindPending(Job* job, int64_t id) const;
-  // Chooses the checkpoint a restart restores: the newest retained one
-  // whose _metadata reads back whole. False (and the job failed) when every
-  // retained checkpoint is damaged: it must not run on wrong state.
-  bool SelectRestorePoint(Job* job);
-  // Sends the trigger of pending checkpoint `id` (lock released around RPCs).
-  void SendTrigger(Job* job, int64_t id, std::unique_lock<std::mutex>& lock);
   // Each step runs with mu_ held (unique_lock passed in) and may release it
   // around RPCs.
   bool AcquireSlots(Job* job, std::unique_lock<std::mutex>& lock);

@@ -8,43 +8,24 @@
 
 #include "common/catalog/graph_schema.h"
 #include "common/config.h"
+#include "common/graph/topological_order.h"
 
 namespace sluice {
 namespace {
 
 Status Invalid(const std::string& msg) { return Status::InvalidArgument(msg); }
 
-// Kahn's algorithm; on a cycle, names one vertex on it.
-Result<std::vector<int>> TopologicalOrder(const proto::JobGraph& graph,
-                                          const std::map<std::string, int>& index) {
-  int n = graph.vertices_size();
-  std::vector<int> indegree(n, 0);
-  std::vector<std::vector<int>> out(n);
-  for (const auto& e : graph.edges()) {
-    int s = index.at(e.source()), t = index.at(e.target());
-    out[s].push_back(t);
-    ++indegree[t];
+// On a cycle, names one vertex on it.
+Result<std::vector<int>> SortVertices(const proto::JobGraph& graph,
+                                      const std::map<std::string, int>& index) {
+  std::vector<std::vector<int>> successors(graph.vertices_size());
+  for (const auto& e : graph.edges()) successors[index.at(e.source())].push_back(index.at(e.target()));
+  TopologicalOrder sorted = SortTopologically(successors);
+  if (sorted.on_cycle >= 0) {
+    return Invalid("vertex '" + graph.vertices(sorted.on_cycle).id() +
+                   "' is part of a cycle; a job graph must be acyclic");
   }
-  std::vector<int> order, ready;
-  for (int i = 0; i < n; ++i) {
-    if (indegree[i] == 0) ready.push_back(i);
-  }
-  while (!ready.empty()) {
-    int v = ready.back();
-    ready.pop_back();
-    order.push_back(v);
-    for (int t : out[v]) {
-      if (--indegree[t] == 0) ready.push_back(t);
-    }
-  }
-  if (static_cast<int>(order.size()) != n) {
-    for (int i = 0; i < n; ++i) {
-      if (indegree[i] > 0) {
-        return Invalid("vertex '" + graph.vertices(i).id() + "' is part of a cycle; a job graph must be acyclic");
-      }
-    }
-  }
-  return order;
+  return sorted.order;
 }
 
 // A value for an error message: its start only, so that refusing a huge
@@ -259,7 +240,7 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
     if (e.source() == e.target()) return Invalid("vertex '" + e.source() + "' is part of a cycle (an edge to itself)");
     inputs[index[e.target()]].push_back(&e);
   }
-  SLUICE_ASSIGN_OR_RETURN(std::vector<int> order, TopologicalOrder(*graph, index));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<int> order, SortVertices(*graph, index));
 
   std::vector<Schema> outputs(graph->vertices_size());
   std::vector<Hashing> hashing(graph->vertices_size());

@@ -10,9 +10,9 @@
 // data make up the channel's stream again. The stream positions only fit
 // the same parallelism, so such a checkpoint cannot be rescaled.
 //
-// File: "SLCHAN01", entries [u8 kind][u32 a][u32 b][u64 length][bytes],
-// [u64 entry count][u32 CRC-32 of all before]"SLCHEND1"; written to a
-// temporary file, synced and renamed.
+// File: a checksummed file (common/checksummed_file.h) of kind "channel
+// state" whose payload is the entries [u8 kind][u32 a][u32 b][u64 length]
+// [bytes], then [u64 entry count].
 #pragma once
 
 #include <cstdint>

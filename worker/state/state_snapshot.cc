@@ -1,103 +1,54 @@
 #include "worker/state/state_snapshot.h"
 
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <vector>
+#include <string_view>
 
-#include <boost/crc.hpp>
-#include <fcntl.h>
-#include <unistd.h>
-
+#include "common/checksummed_file.h"
 #include "worker/state/state_key.h"
 
 namespace sluice {
 namespace {
 
-constexpr char kMagic[8] = {'S', 'L', 'S', 'N', 'A', 'P', '0', '1'};
-constexpr char kEndMagic[8] = {'S', 'L', 'E', 'N', 'D', '0', '0', '1'};
-constexpr size_t kTrailerBytes = 8 + 4 + 8;
+constexpr std::string_view kKind = "state snapshot";  // in errors, and the file's kind
 
-class SnapshotWriter {
- public:
-  explicit SnapshotWriter(std::FILE* f) : f_(f) {}
-  bool Write(const void* data, size_t n) {
-    crc_.process_bytes(data, n);
-    bytes_ += static_cast<int64_t>(n);
-    return std::fwrite(data, 1, n, f_) == n;
-  }
-  bool WriteU32(uint32_t v) { return Write(&v, 4); }
-  uint32_t crc() const { return crc_.checksum(); }
-  int64_t bytes() const { return bytes_; }
-
- private:
-  std::FILE* f_;
-  boost::crc_32_type crc_;
-  int64_t bytes_ = 0;
-};
+std::string U32(uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
 
 }  // namespace
 
 Result<SnapshotResult> WriteStateSnapshot(StateIterator& entries, const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return Status::IoError("state snapshot " + path + ": " + ec.message());
-  const std::string temp = path + ".tmp";
-  std::FILE* f = std::fopen(temp.c_str(), "wb");
-  if (f == nullptr) return Status::IoError("state snapshot " + temp + ": " + std::strerror(errno));
-  SnapshotWriter w(f);
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ChecksummedFileWriter> w, ChecksummedFileWriter::Create(path, std::string(kKind)));
   SnapshotResult result;
-  bool ok = w.Write(kMagic, sizeof(kMagic));
-  for (; ok && entries.Valid(); entries.Next()) {
+  Status written;
+  for (; written.ok() && entries.Valid(); entries.Next()) {
     std::string_view k = entries.key(), v = entries.value();
-    ok = w.WriteU32(static_cast<uint32_t>(k.size())) && w.Write(k.data(), k.size()) &&
-         w.WriteU32(static_cast<uint32_t>(v.size())) && w.Write(v.data(), v.size());
+    written = w->Append(U32(static_cast<uint32_t>(k.size())));
+    if (written.ok()) written = w->Append(k);
+    if (written.ok()) written = w->Append(U32(static_cast<uint32_t>(v.size())));
+    if (written.ok()) written = w->Append(v);
     ++result.entries;
   }
-  Status scan = entries.status();
-  uint64_t count = static_cast<uint64_t>(result.entries);
-  uint32_t crc = 0;
-  if (ok) ok = w.Write(&count, 8);
-  crc = w.crc();
-  ok = ok && std::fwrite(&crc, 1, 4, f) == 4 && std::fwrite(kEndMagic, 1, 8, f) == 8;
-  ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  int saved = errno;
-  std::fclose(f);
-  if (!scan.ok() || !ok) {
-    std::filesystem::remove(temp, ec);
-    if (!scan.ok()) return scan.WithPrefix("state snapshot " + path);
-    if (saved == ENOSPC) return Status::ResourceExhausted("state snapshot " + path + ": disk full");
-    return Status::IoError("state snapshot " + path + ": " + std::strerror(saved));
-  }
-  std::filesystem::rename(temp, path, ec);
-  if (ec) return Status::IoError("state snapshot " + path + ": " + ec.message());
-  result.bytes = w.bytes() + 12;
+  // An unfinished writer removes its temporary file.
+  SLUICE_RETURN_IF_ERROR(entries.status().WithPrefix(std::string(kKind) + " " + path));
+  SLUICE_RETURN_IF_ERROR(written);
+  const uint64_t count = static_cast<uint64_t>(result.entries);
+  SLUICE_RETURN_IF_ERROR(w->Append(std::string_view(reinterpret_cast<const char*>(&count), 8)));
+  SLUICE_ASSIGN_OR_RETURN(result.bytes, w->Commit());
   return result;
 }
 
 Result<SnapshotResult> RestoreStateSnapshot(const std::string& path, int first_key_group, int end_key_group,
                                             KeyedStateBackend& backend) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("state snapshot " + path + " cannot be read");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  SLUICE_ASSIGN_OR_RETURN(ChecksummedFile file, ReadChecksummedFile(path, kKind));
+  const std::string_view data = file.payload();
   auto corrupt = [&](const std::string& what) {
-    return Status::IoError("state snapshot " + path + " is damaged: " + what);
+    return Status::IoError(std::string(kKind) + " " + path + " is damaged: " + what);
   };
-  if (data.size() < sizeof(kMagic) + kTrailerBytes || std::memcmp(data.data(), kMagic, 8) != 0) {
-    return corrupt("not a snapshot, or cut short");
-  }
-  const size_t body_end = data.size() - kTrailerBytes;
-  if (std::memcmp(data.data() + data.size() - 8, kEndMagic, 8) != 0) return corrupt("cut short");
+  if (data.size() < 8) return corrupt("no entry count");
+  const size_t body_end = data.size() - 8;
   uint64_t entries;
-  uint32_t stored_crc;
   std::memcpy(&entries, data.data() + body_end, 8);
-  std::memcpy(&stored_crc, data.data() + body_end + 8, 4);
-  boost::crc_32_type crc;
-  crc.process_bytes(data.data(), body_end + 8);
-  if (crc.checksum() != stored_crc) return corrupt("checksum mismatch");
   SnapshotResult result;
-  size_t offset = sizeof(kMagic);
+  size_t offset = 0;
   auto read_u32 = [&](uint32_t* v) {
     if (offset + 4 > body_end) return false;
     std::memcpy(v, data.data() + offset, 4);
@@ -121,7 +72,7 @@ Result<SnapshotResult> RestoreStateSnapshot(const std::string& path, int first_k
     ++result.entries;
   }
   if (seen != entries) return corrupt("holds " + std::to_string(seen) + " entries, expected " + std::to_string(entries));
-  result.bytes = static_cast<int64_t>(data.size());
+  result.bytes = static_cast<int64_t>(file.data.size());
   return result;
 }
 

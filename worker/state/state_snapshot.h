@@ -2,10 +2,10 @@
 // backend written to one self-contained file, and read back keeping only the
 // key groups a subtask owns, so a snapshot restores at any parallelism.
 //
-// File: "SLSNAP01", then per entry [u32 key size][key][u32 value size]
-// [value], then a trailer [u64 entries][u32 CRC-32 of everything before it]
-// ["SLEND001"]. A file cut short or altered fails the check, so a partly
-// written snapshot is never restored.
+// File: a checksummed file (common/checksummed_file.h) of kind "state
+// snapshot" whose payload is, per entry, [u32 key size][key][u32 value size]
+// [value], then [u64 entries]. A file cut short or altered fails the check,
+// so a partly written snapshot is never restored.
 #pragma once
 
 #include <cstdint>
