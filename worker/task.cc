@@ -113,38 +113,24 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& reque
                                            DataPlane* data_plane, StateListener listener, Logger log,
                                            const std::string& state_dir) {
   std::unique_ptr<Task> task(new Task(request.task(), std::move(listener), std::move(log)));
-  auto flush = request.job_config().find("pipeline.flush-timeout");
-  if (flush != request.job_config().end()) {
-    auto ms = ParseDurationMs(flush->second);
-    if (!ms.ok() || *ms < 0) {
-      return Status::InvalidArgument("pipeline.flush-timeout: '" + flush->second + "' is not a duration");
+  // Durations of the job config, each left at its default when unset.
+  struct DurationKey {
+    const char* key;
+    int64_t* out;
+    bool positive;  // 0 not allowed
+  };
+  for (const DurationKey& d : {DurationKey{"pipeline.flush-timeout", &task->flush_timeout_ms_, false},
+                               DurationKey{"task.stall-timeout", &task->stall_timeout_ms_, false},
+                               DurationKey{"pipeline.auto-watermark-interval", &task->watermark_interval_ms_, true},
+                               DurationKey{"pipeline.idle-timeout", &task->idle_timeout_ms_, false}}) {
+    auto it = request.job_config().find(d.key);
+    if (it == request.job_config().end()) continue;
+    auto ms = ParseDurationMs(it->second);
+    if (!ms.ok() || *ms < (d.positive ? 1 : 0)) {
+      return Status::InvalidArgument(std::string(d.key) + ": '" + it->second + "' is not a " +
+                                     (d.positive ? "positive duration" : "duration"));
     }
-    task->flush_timeout_ms_ = *ms;
-  }
-  auto stall = request.job_config().find("task.stall-timeout");
-  if (stall != request.job_config().end()) {
-    auto ms = ParseDurationMs(stall->second);
-    if (!ms.ok() || *ms < 0) {
-      return Status::InvalidArgument("task.stall-timeout: '" + stall->second + "' is not a duration");
-    }
-    task->stall_timeout_ms_ = *ms;
-  }
-  auto interval = request.job_config().find("pipeline.auto-watermark-interval");
-  if (interval != request.job_config().end()) {
-    auto ms = ParseDurationMs(interval->second);
-    if (!ms.ok() || *ms <= 0) {
-      return Status::InvalidArgument("pipeline.auto-watermark-interval: '" + interval->second +
-                                     "' is not a positive duration");
-    }
-    task->watermark_interval_ms_ = *ms;
-  }
-  auto idle = request.job_config().find("pipeline.idle-timeout");
-  if (idle != request.job_config().end()) {
-    auto ms = ParseDurationMs(idle->second);
-    if (!ms.ok() || *ms < 0) {
-      return Status::InvalidArgument("pipeline.idle-timeout: '" + idle->second + "' is not a duration");
-    }
-    task->idle_timeout_ms_ = *ms;
+    *d.out = *ms;
   }
   if ((request.inputs_size() > 0 || request.outputs_size() > 0) && data_plane == nullptr) {
     return Status::FailedPrecondition("a task with inputs or outputs needs the data plane");

@@ -96,6 +96,23 @@ int ReadErrorFrames(int fd, int n, int timeout_ms) {
   return errors;
 }
 
+// Starts a second worker and runs the shuffle job across both (so over the
+// first worker's data port): one row per key.
+void ExpectAShuffleWithASecondWorkerRuns(LocalCluster& cluster, const std::string& name) {
+  ASSERT_TRUE(cluster.StartWorker(2).ok()) << cluster.Logs();
+  ASSERT_TRUE(cluster.WaitForWorkers(2)) << cluster.Logs();
+  std::string output = cluster.dir() + "/" + name;
+  CommandResult run = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/shuffle.yaml", "-D", "events=100000",
+                                   "-D", "output=" + output});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << cluster.Logs();
+  int64_t rows = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(output)) {
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) ++rows;
+  }
+  EXPECT_EQ(rows, 1000) << "one row per key";
+}
+
 TEST(DataPortAbuseTest, IdleHalfOpenConnectionsAndUnknownPartitionsLeaveTheWorkerAsItWas) {
   LocalCluster cluster;
   ASSERT_TRUE(cluster.StartCoordinator().ok()) << cluster.Logs();
@@ -155,18 +172,7 @@ TEST(DataPortAbuseTest, IdleHalfOpenConnectionsAndUnknownPartitionsLeaveTheWorke
       << "the worker keeps " << RssKib(pid) - baseline << " KiB more than before";
 
   // And it runs a shuffle with a second worker, over its data port, exactly.
-  ASSERT_TRUE(cluster.StartWorker(2).ok()) << cluster.Logs();
-  ASSERT_TRUE(cluster.WaitForWorkers(2)) << cluster.Logs();
-  std::string output = cluster.dir() + "/after-abuse";
-  CommandResult run = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/shuffle.yaml", "-D", "events=100000",
-                                   "-D", "output=" + output});
-  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << cluster.Logs();
-  int64_t rows = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(output)) {
-    std::ifstream in(entry.path());
-    for (std::string line; std::getline(in, line);) ++rows;
-  }
-  EXPECT_EQ(rows, 1000) << "one row per key";
+  ExpectAShuffleWithASecondWorkerRuns(cluster, "after-abuse");
 }
 
 TEST(DataPortAbuseTest, AFloodPastTheDescriptorLimitNeitherSpinsNorFloodsTheLogAndJobsStillRun) {
@@ -202,18 +208,7 @@ TEST(DataPortAbuseTest, AFloodPastTheDescriptorLimitNeitherSpinsNorFloodsTheLogA
   // The flood's connections are gone (closed by the handshake timeout
   // where accepted); a shuffle with a second worker, over the flooded
   // worker's data port, still runs.
-  ASSERT_TRUE(cluster.StartWorker(2).ok()) << cluster.Logs();
-  ASSERT_TRUE(cluster.WaitForWorkers(2)) << cluster.Logs();
-  std::string output = cluster.dir() + "/after-flood";
-  CommandResult run = cluster.Cli({"run", SLUICE_SOURCE_DIR "/examples/jobs/shuffle.yaml", "-D", "events=100000",
-                                   "-D", "output=" + output});
-  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << cluster.Logs();
-  int64_t rows = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(output)) {
-    std::ifstream in(entry.path());
-    for (std::string line; std::getline(in, line);) ++rows;
-  }
-  EXPECT_EQ(rows, 1000) << "one row per key";
+  ExpectAShuffleWithASecondWorkerRuns(cluster, "after-flood");
   EXPECT_TRUE(cluster.worker(0).Running());
 }
 
