@@ -1,14 +1,11 @@
 #include "worker/task.h"
 
 #include <chrono>
-#include <filesystem>
 #include <deque>
 #include <map>
 
 #include <pthread.h>
-#include <unistd.h>
 
-#include "common/catalog/graph_schema.h"
 #include "common/config.h"
 #include "worker/network/data_plane.h"
 #include "worker/network/record_span.h"
@@ -17,73 +14,8 @@
 namespace sluice {
 namespace {
 
-// Passes rows to the next operator of the chain.
-class ChainCollector final : public Collector {
- public:
-  ChainCollector(Operator* next, Collector* next_out) : next_(next), next_out_(next_out) {}
-  void Collect(const RowView& row) override { next_->Process(row, *next_out_); }
-  void EmitWatermark(int64_t watermark) override { next_->ProcessWatermark(watermark, *next_out_); }
-
- private:
-  Operator* next_;
-  Collector* next_out_;
-};
-
-// Feeds a join's second input.
-class SecondInputCollector final : public Collector {
- public:
-  SecondInputCollector(TwoInputOperator* op, Collector* out) : op_(op), out_(out) {}
-  void Collect(const RowView& row) override { op_->ProcessSecond(row, *out_); }
-
- private:
-  TwoInputOperator* op_;
-  Collector* out_;
-};
-
-// Counts rows and bytes on their way to `next` (or nowhere).
-class CountingCollector final : public Collector {
- public:
-  CountingCollector(std::atomic<int64_t>* records, std::atomic<int64_t>* bytes, Collector* next)
-      : records_(records), bytes_(bytes), next_(next) {}
-  void Collect(const RowView& row) override {
-    // Relaxed: the counters are read only for metrics.
-    records_->fetch_add(1, std::memory_order_relaxed);
-    bytes_->fetch_add(row.size(), std::memory_order_relaxed);
-    if (next_ != nullptr) next_->Collect(row);
-  }
-  void EmitWatermark(int64_t watermark) override {
-    if (next_ != nullptr) next_->EmitWatermark(watermark);
-  }
-
- private:
-  std::atomic<int64_t>* records_;
-  std::atomic<int64_t>* bytes_;
-  Collector* next_;
-};
-
-class DiscardCollector final : public Collector {
- public:
-  void Collect(const RowView&) override {}
-};
-
-// Every output edge gets every row the chain emits.
-class FanOutCollector final : public Collector {
- public:
-  explicit FanOutCollector(std::vector<Collector*> targets) : targets_(std::move(targets)) {}
-  void Collect(const RowView& row) override {
-    for (Collector* t : targets_) t->Collect(row);
-  }
-  void EmitWatermark(int64_t watermark) override {
-    for (Collector* t : targets_) t->EmitWatermark(watermark);
-  }
-
- private:
-  std::vector<Collector*> targets_;
-};
-
 constexpr size_t kBatchRows = 1024;
 constexpr size_t kBackpressuredBatchRows = 64;
-constexpr uint32_t kMaxRecordBytes = 16u << 20;  // bounds a channel's scratch memory
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -141,222 +73,6 @@ Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& reque
   // so a task that fails to build leaves no partition (and no buffers) behind.
   for (auto& w : task->writers_) data_plane->partitions().Register(w->shared_partition());
   return task;
-}
-
-Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorRegistry& registry,
-                        DataPlane* data_plane, const std::string& state_dir) {
-  const proto::Vertex& vertex = request.vertex();
-  if (vertex.operators_size() == 0) return Status::InvalidArgument("vertex '" + vertex.id() + "' has no operators");
-  bool is_source = registry.IsSource(vertex.operators(0).type());
-  if (is_source == (request.inputs_size() > 0)) {
-    return Status::InvalidArgument("vertex '" + vertex.id() + "': " +
-                                   (is_source ? "a source vertex cannot have inputs" : "'" +
-                                                vertex.operators(0).type() + "' is not a source and the vertex has no inputs"));
-  }
-  // Keyed state: the job's backend kind; RocksDB works in a directory of
-  // its own per operator subtask, gone with the task.
-  StateBackendOptions state;
-  auto kind = request.job_config().find("state.backend");
-  if (kind != request.job_config().end()) state.kind = kind->second;
-  if (state.kind != "rocksdb" && state.kind != "memory") {
-    return Status::InvalidArgument("state.backend: '" + state.kind + "' is not a backend (rocksdb or memory)");
-  }
-  const int max_parallelism = request.max_parallelism() > 0 ? request.max_parallelism() : 128;
-  int64_t checkpoint_interval_ms = 0;
-  auto interval = request.job_config().find("checkpoint.interval");
-  if (interval != request.job_config().end()) {
-    auto ms = ParseDurationMs(interval->second);
-    if (!ms.ok() || *ms < 0) {
-      return Status::InvalidArgument("checkpoint.interval: '" + interval->second + "' is not a duration");
-    }
-    checkpoint_interval_ms = *ms;
-  }
-  auto mode = request.job_config().find("checkpoint.mode");
-  exactly_once_ = mode == request.job_config().end() || mode->second != "at-least-once";
-  auto unaligned = request.job_config().find("checkpoint.unaligned");
-  unaligned_ = exactly_once_ && unaligned != request.job_config().end() && unaligned->second == "true";
-  auto aligned_timeout = request.job_config().find("checkpoint.aligned-timeout");
-  if (aligned_timeout != request.job_config().end()) {
-    auto ms = ParseDurationMs(aligned_timeout->second);
-    if (!ms.ok() || *ms < 0) {
-      return Status::InvalidArgument("checkpoint.aligned-timeout: '" + aligned_timeout->second + "' is not a duration");
-    }
-    aligned_timeout_ms_ = *ms;
-  }
-  auto concurrent = request.job_config().find("checkpoint.max-concurrent");
-  if (concurrent != request.job_config().end()) {
-    auto n = ParseInt(concurrent->second);
-    if (!n.ok() || *n < 1) {
-      return Status::InvalidArgument("checkpoint.max-concurrent: '" + concurrent->second + "' is not a count");
-    }
-    max_concurrent_checkpoints_ = static_cast<size_t>(*n);
-  }
-  auto dir = request.job_config().find("checkpoint.dir");
-  if (dir != request.job_config().end()) checkpoint_dir_ = dir->second;
-  std::filesystem::path base = state_dir.empty()
-                                   ? std::filesystem::temp_directory_path() / ("sluice-state-" + std::to_string(::getpid()))
-                                   : std::filesystem::path(state_dir);
-  base /= id_.job_id() + "-" + std::to_string(id_.attempt());
-  state_base_ = base.string();
-  auto incremental = request.job_config().find("state.backend.incremental");
-  if (incremental != request.job_config().end()) {
-    if (incremental->second != "true" && incremental->second != "false") {
-      return Status::InvalidArgument("state.backend.incremental: '" + incremental->second + "' is not true or false");
-    }
-    incremental_ = incremental->second == "true";
-  }
-  std::vector<OperatorSetup> setups;
-  Schema input = is_source ? Schema() : SchemaFromProto(request.input_schema());
-  Schema second_input;
-  for (const auto& in : request.inputs()) {
-    if (in.input_index() == 1) second_input = SchemaFromProto(in.schema());
-  }
-  for (const auto& op : vertex.operators()) {
-    OperatorSetup setup;
-    setup.id = op.id();
-    setup.type = op.type();
-    setup.options = OptionsFromProto(op);
-    setup.input = input;
-    if (setups.empty()) setup.second_input = second_input;
-    setup.output = SchemaFromProto(op.output_schema());
-    setup.subtask = id_.subtask();
-    setup.parallelism = vertex.parallelism();
-    setup.max_parallelism = max_parallelism;
-    setup.key_groups = KeyGroupRangeForOperator(id_.subtask(), max_parallelism, vertex.parallelism());
-    key_groups_ = setup.key_groups;
-    StateBackendOptions options = state;
-    options.directory = (base / (id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + op.id())).string();
-    setup.open_state = [options] { return OpenStateBackend(options); };
-    setup.checkpointing = checkpoint_interval_ms > 0;
-    setup.attempt = id_.attempt();
-    setup.restored_checkpoint = request.restore().checkpoint_id();
-    setup.log = log_;
-    input = setup.output;
-    setups.push_back(std::move(setup));
-  }
-  size_t first_operator = 0;
-  if (is_source) {
-    auto source = registry.CreateSource(setups[0]);
-    if (!source.ok()) return source.status();
-    source_ = std::move(*source);
-    first_operator = 1;
-  }
-  for (size_t i = first_operator; i < setups.size(); ++i) {
-    auto op = registry.CreateOperator(setups[i]);
-    if (!op.ok()) return op.status();
-    operators_.push_back(std::move(*op));
-    operator_ids_.push_back(setups[i].id);
-  }
-  uploaders_.resize(operators_.size());
-  if (incremental_ && !checkpoint_dir_.empty()) {
-    for (size_t i = 0; i < operators_.size(); ++i) {
-      uploaders_[i] = std::make_unique<IncrementalUploader>(
-          checkpoint_dir_ + "/" + id_.job_id() + "/shared",
-          id_.vertex_id() + "-" + std::to_string(id_.subtask()) + "-" + operator_ids_[i] + "-a" +
-              std::to_string(id_.attempt()));
-    }
-  }
-  if (request.has_restore()) SLUICE_RETURN_IF_ERROR(Restore(request.restore()));
-
-  // Output edges: one partition each, registered so consumers can find it.
-  for (int k = 0; k < request.outputs_size(); ++k) {
-    const auto& out = request.outputs(k);
-    ResultPartitionId pid{id_.job_id(), id_.attempt(), id_.vertex_id(), id_.subtask(), k};
-    const auto& o = data_plane->options();
-    size_t buffers = static_cast<size_t>(out.num_subpartitions()) * o.exclusive_buffers + o.floating_buffers;
-    auto pool = LocalBufferPool::Create(&data_plane->buffers(), buffers,
-                                        Name() + " output to '" + out.consumer_vertex() + "'");
-    if (!pool.ok()) return pool.status();
-    PartitionManager* manager = &data_plane->partitions();
-    auto partition = std::make_shared<ResultPartition>(
-        pid, out.num_subpartitions(), std::move(*pool),
-        [manager](const ResultPartitionId& consumed) { manager->OnConsumed(consumed); });
-    partition->set_stall_timeout_ms(stall_timeout_ms_);
-    RecordWriter::Options options;
-    options.partitioning = out.partitioning();
-    for (int f : out.key_field_indices()) options.key_fields.push_back(static_cast<size_t>(f));
-    options.max_parallelism = request.max_parallelism() > 0 ? request.max_parallelism() : 128;
-    options.subtask = id_.subtask();
-    options.flush_every_record = flush_timeout_ms_ == 0;
-    writers_.push_back(std::make_unique<RecordWriter>(partition, options, SchemaFromProto(vertex.output_schema()),
-                                                      &cancelled_, &counters_.backpressured_ns));
-    // A task stuck on a full output still lets its queued barriers jump
-    // ahead when the aligned timeout passes.
-    if (unaligned_ && aligned_timeout_ms_ > 0) writers_.back()->set_wait_hook([this] { AdvancePendingCheckpoint(); });
-  }
-
-  // Wire the chain back to front. The task's output is what leaves the last
-  // operator into the writers, or, when that is a sink, what enters it.
-  auto add = [&](std::unique_ptr<Collector> collector) {
-    collectors_.push_back(std::move(collector));
-    return collectors_.back().get();
-  };
-  auto& c = counters_;
-  bool ends_in_sink = writers_.empty();
-  Collector* end;
-  if (ends_in_sink) {
-    end = add(std::make_unique<DiscardCollector>());
-  } else {
-    std::vector<Collector*> targets;
-    for (auto& w : writers_) targets.push_back(w.get());
-    Collector* fan = targets.size() == 1 ? targets[0] : add(std::make_unique<FanOutCollector>(targets));
-    end = add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, fan));
-  }
-  size_t n = operators_.size();
-  outputs_.assign(n, nullptr);
-  Collector* feed = end;
-  for (size_t i = n; i-- > 0;) {
-    outputs_[i] = (i + 1 == n) ? end : feed;
-    feed = add(std::make_unique<ChainCollector>(operators_[i].get(), outputs_[i]));
-    if (i + 1 == n && ends_in_sink) feed = add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, feed));
-  }
-  head_ = add(std::make_unique<CountingCollector>(&c.records_in, &c.bytes_in, feed));
-  if (n > 0) {
-    if (auto* join = dynamic_cast<TwoInputOperator*>(operators_[0].get())) {
-      Collector* second = add(std::make_unique<SecondInputCollector>(join, outputs_[0]));
-      if (n == 1 && ends_in_sink) second = add(std::make_unique<CountingCollector>(&c.records_out, &c.bytes_out, second));
-      second_head_ = add(std::make_unique<CountingCollector>(&c.records_in, &c.bytes_in, second));
-    }
-  }
-  // A join reads its gates as two inputs; any other operator reads the
-  // union of all its gates.
-  bool has_second_input = false;
-  for (const auto& in : request.inputs()) has_second_input = has_second_input || in.input_index() == 1;
-  if (second_head_ != nullptr && (!has_second_input || request.inputs_size() != 2)) {
-    return Status::InvalidArgument("vertex '" + vertex.id() + "': a join needs exactly two inputs");
-  }
-  return Status::Ok();
-}
-
-Status Task::BuildInputs(const proto::DeployTaskRequest& request, DataPlane* data_plane) {
-  std::string consumer = id_.vertex_id() + "#" + std::to_string(id_.subtask());
-  for (const auto& in : request.inputs()) {
-    auto gate = std::make_unique<InputGate>(&wakeup_);
-    int remote = 0;
-    for (const auto& ch : in.channels()) remote += ch.local() ? 0 : 1;
-    auto pool = data_plane->CreateGatePool(remote, Name() + " input from '" + in.producer_vertex() + "'");
-    if (!pool.ok()) return pool.status();
-    for (int i = 0; i < in.channels_size(); ++i) {
-      const auto& ch = in.channels(i);
-      ResultPartitionId pid{id_.job_id(), id_.attempt(), in.producer_vertex(), ch.producer_subtask(),
-                            in.output_index()};
-      std::string description = "channel from subtask " + std::to_string(ch.producer_subtask()) + " of '" +
-                                in.producer_vertex() + "' on worker " + ch.producer_worker_id() + " (" +
-                                ch.producer_data_address() + ") to " + Name();
-      if (ch.local()) {
-        gate->AddChannel(std::make_unique<LocalInputChannel>(gate.get(), i, description, &data_plane->partitions(),
-                                                             pid, ch.subpartition()));
-      } else {
-        gate->AddChannel(data_plane->CreateRemoteChannel(gate.get(), i, description, ch.producer_data_address(),
-                                                         ch.producer_worker_id(), pid, ch.subpartition(), *pool,
-                                                         consumer));
-      }
-    }
-    gate_pools_.push_back(std::move(*pool));
-    gates_.push_back(std::move(gate));
-    gate_inputs_.push_back(second_head_ != nullptr && in.input_index() == 1 ? 1 : 0);
-  }
-  return Status::Ok();
 }
 
 void Task::Start() {
@@ -591,33 +307,8 @@ Status Task::RunInputs() {
   Report(proto::TASK_RUNNING);
   SLUICE_RETURN_IF_ERROR(ReplayRestoredOutputs());
 
-  struct ChannelState {
-    RecordSpanReader reader{kMaxRecordBytes};
-    bool ended = false;
-    bool idle = false;
-    bool blocked = false;      // delivered the barrier being aligned (exactly-once: held back)
-    bool saw_barrier = false;  // delivered the barrier being aligned (counted in barriers_seen)
-    int64_t watermark = INT64_MIN;
-  };
-  std::vector<std::vector<ChannelState>> channels;
-  size_t open_channels = 0;
-  for (auto& g : gates_) {
-    channels.emplace_back(g->num_channels());
-    open_channels += g->num_channels();
-  }
-  auto process = [&](size_t g, int ch, const uint8_t* data, uint32_t size) -> Status {
-    RecordSpanReader& reader = channels[g][ch].reader;
-    reader.SetBuffer(data, size);
-    const uint8_t* record;
-    uint32_t length;
-    Collector* head = gate_inputs_[g] == 1 ? second_head_ : head_;
-    while (true) {
-      auto next = reader.Next(&record, &length);
-      if (!next.ok()) return next.status().WithPrefix(gates_[g]->channel(ch).description());
-      if (!*next) return Status::Ok();
-      head->Collect(RowView(record));
-    }
-  };
+  InputProgress progress;
+  for (auto& g : gates_) progress.channels.emplace_back(g->num_channels());
   // A restored unaligned checkpoint's input comes first, each channel's
   // ahead of what its producer sends.
   if (restored_channels_) {
@@ -628,91 +319,15 @@ Status Task::RunInputs() {
         return Status::FailedPrecondition("the checkpoint's in-flight data names input " + std::to_string(g) + "/" +
                                           std::to_string(ch) + ", which " + Name() + " does not have");
       }
-      SLUICE_RETURN_IF_ERROR(process(g, ch, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                     static_cast<uint32_t>(bytes.size())));
+      SLUICE_RETURN_IF_ERROR(ReadBuffer(g, ch, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                        static_cast<uint32_t>(bytes.size()), progress));
     }
     restored_channels_.reset();
   }
-  int64_t watermark = INT64_MIN;
-  bool idle = false;  // every open channel is idle, and consumers were told
-  // Aligned checkpoints: once a channel delivers barrier N, what follows on
-  // it is held back (its buffers keep their credit, so its sender stops)
-  // until every open channel has delivered N; then the task snapshots,
-  // passes the barrier on, and replays what it held back.
-  int64_t aligning = 0;  // the barrier being aligned, 0 = none
-  int64_t given_up = 0;  // the newest checkpoint abandoned for a newer one
-  Event aligning_barrier;
-  size_t barriers_seen = 0;
-  int64_t align_started_ms = 0;
-  bool may_switch = false;  // alignment may turn unaligned after the aligned timeout
-  int64_t announcements_checked_ms = 0;
-  struct Held {
-    size_t gate;
-    int channel;
-    BufferOrEvent entry;
-  };
-  std::deque<Held> held, replay;
+  CheckpointBarrierHandler barriers = MakeBarrierHandler();
   size_t next_gate = 0;
 
-  auto release_held = [&]() {
-    aligning = 0;
-    barriers_seen = 0;
-    for (auto& gate : channels) {
-      for (auto& c : gate) c.blocked = c.saw_barrier = false;
-    }
-    // Ahead of what is left to replay: a held entry came before any entry
-    // of its channel still in the replay.
-    while (!held.empty()) {
-      replay.push_front(std::move(held.back()));
-      held.pop_back();
-    }
-  };
-  auto complete_alignment = [&]() {
-    auto upload = BeginSnapshot(aligning_barrier.checkpoint_id);
-    Event barrier = aligning_barrier;
-    release_held();
-    PassBarrier(barrier, std::move(upload), {}, {}, may_switch);
-  };
-  auto begin_alignment = [&](const Event& barrier) {
-    aligning = barrier.checkpoint_id;
-    aligning_barrier = barrier;
-    aligning_barrier.unaligned = false;
-    barriers_seen = 0;
-    align_started_ms = NowMs();
-    may_switch = unaligned_ && !IsSavepoint(aligning);
-  };
-  // Unaligned: the snapshot is taken now. What the channels that have not
-  // delivered the barrier yet bring until they do is in flight: it is
-  // stored with the checkpoint (and processed as usual). `trigger` is the
-  // channel whose barrier overtook `overtaken`.
-  auto start_unaligned = [&](const Event& barrier, int trigger_gate, int trigger_channel,
-                             const std::string* overtaken) {
-    auto upload = BeginSnapshot(barrier.checkpoint_id);
-    ::sluice::ChannelState in_flight;
-    std::set<std::pair<int, int>> owing;
-    for (size_t g = 0; g < channels.size(); ++g) {
-      for (size_t ch = 0; ch < channels[g].size(); ++ch) {
-        const ChannelState& c = channels[g][ch];
-        if (c.ended || c.blocked) continue;  // a blocked channel's barrier came in line: nothing in flight
-        std::string bytes = c.reader.PartialBytes();
-        if (static_cast<int>(g) == trigger_gate && static_cast<int>(ch) == trigger_channel) {
-          if (overtaken != nullptr) bytes += *overtaken;
-        } else {
-          owing.insert({static_cast<int>(g), static_cast<int>(ch)});
-        }
-        if (!bytes.empty()) in_flight.inputs[{static_cast<int>(g), static_cast<int>(ch)}] = std::move(bytes);
-      }
-    }
-    // This checkpoint's barrier may already wait in a channel that owes it,
-    // behind data received while it was aligned: it jumps that data too.
-    for (const auto& [g, ch] : owing) gates_[g]->channel(ch).PrioritizeBarrier(barrier.checkpoint_id);
-    release_held();
-    Event out = barrier;
-    out.unaligned = true;
-    PassBarrier(out, std::move(upload), std::move(owing), std::move(in_flight), false);
-  };
-
-  while (open_channels > 0 || !replay.empty()) {
+  while (!barriers.exhausted()) {
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
     SLUICE_RETURN_IF_ERROR(CheckFailures());
     DeliverCheckpointNotifications();
@@ -729,43 +344,15 @@ Status Task::RunInputs() {
         barrier = Event::Barrier(requested_checkpoint_.load(std::memory_order_relaxed), timestamp_ms);
       }
       started_checkpoint_ = barrier.checkpoint_id;
-      if (barrier.checkpoint_id > last_barrier_id_ && aligning == 0 && exactly_once_) {
-        begin_alignment(barrier);
-        may_switch = false;
-        if (barriers_seen == open_channels) complete_alignment();
-      }
+      ActOn(barriers.OnTriggered(barrier), progress);
     }
-    // Aligned first, unaligned after the timeout: a barrier still queued in
-    // a channel behind data (the task has not reached it) starts the clock,
-    // so a task whose barriers all wait in remote channels switches too.
-    if (aligning == 0 && unaligned_ && aligned_timeout_ms_ > 0 && NowMs() - announcements_checked_ms >= 5) {
-      announcements_checked_ms = NowMs();
-      for (size_t g = 0; g < gates_.size() && aligning == 0; ++g) {
-        for (size_t ch = 0; ch < gates_[g]->num_channels(); ++ch) {
-          Event announced;
-          if (!channels[g][ch].ended && gates_[g]->channel(ch).AnnouncedBarrier(&announced) &&
-              announced.checkpoint_id > std::max(last_barrier_id_, given_up) &&
-              !IsSavepoint(announced.checkpoint_id)) {
-            begin_alignment(announced);
-            break;
-          }
-        }
-      }
-    }
-    if (aligning != 0 && may_switch && NowMs() - align_started_ms >= aligned_timeout_ms_) {
-      start_unaligned(aligning_barrier, -1, -1, nullptr);
-    }
+    ActOn(barriers.CheckTimeout(), progress);
+
+    // What alignment held back comes before new input.
     BufferOrEvent entry;
     int ch = -1;
     size_t g = 0;
-    bool got = false;
-    if (!replay.empty()) {
-      g = replay.front().gate;
-      ch = replay.front().channel;
-      entry = std::move(replay.front().entry);
-      replay.pop_front();
-      got = true;
-    }
+    bool got = barriers.NextReleased(&g, &ch, &entry);
     for (size_t k = 0; k < gates_.size() && !got; ++k) {
       g = (next_gate + k) % gates_.size();
       got = gates_[g]->PollNext(&entry, &ch);
@@ -777,11 +364,9 @@ Status Task::RunInputs() {
       continue;
     }
     next_gate = (g + 1) % gates_.size();
-    ChannelState& state = channels[g][ch];
-    if (state.blocked) {
-      held.push_back({g, ch, std::move(entry)});
-      continue;
-    }
+    if (barriers.Hold(g, ch, entry)) continue;
+
+    ChannelProgress& state = progress.channels[g][ch];
     const std::pair<int, int> key{static_cast<int>(g), ch};
     // Rows on an idle channel make it active again (they may come just
     // before the producer's "active"); its watermarks alone do not, as in
@@ -794,8 +379,21 @@ Status Task::RunInputs() {
       if (pending_ && pending_->inputs_owing.count(key)) {
         pending_->data.inputs[key].append(reinterpret_cast<const char*>(b.data), b.size);
       }
-      SLUICE_RETURN_IF_ERROR(process(g, ch, b.data, b.size));
+      SLUICE_RETURN_IF_ERROR(ReadBuffer(g, ch, b.data, b.size, progress));
       entry.buffer.Release();  // credit goes back to the sender
+    } else if (entry.event.type == EventType::kCheckpointBarrier) {
+      if (pending_ && pending_->id == entry.event.checkpoint_id) {
+        // The late barrier of an unaligned checkpoint: what it overtook
+        // here is the last of this channel's in-flight data.
+        if (pending_->inputs_owing.erase(key)) {
+          if (entry.event.unaligned && entry.overtaken && !entry.overtaken->empty()) {
+            pending_->data.inputs[key] += *entry.overtaken;
+          }
+          AdvancePendingCheckpoint(true);
+        }
+      } else {
+        ActOn(barriers.OnBarrier(g, ch, std::move(entry)), progress);
+      }
     } else {
       const Event& e = entry.event;
       if (e.type == EventType::kEndOfPartition) {
@@ -803,87 +401,109 @@ Status Task::RunInputs() {
           return Status::Internal(gates_[g]->channel(ch).description() + ": stream ended inside a record");
         }
         state.ended = true;
-        --open_channels;
         gates_[g]->channel(ch).Close();
-        // A channel that ends no longer owes the barrier (and one that
-        // delivered it, at-least-once, no longer counts).
+        // A channel that ends no longer owes the barrier. The pending
+        // checkpoint may complete with that, before alignment passes a newer
+        // one on (which would give it up).
         if (pending_ && pending_->inputs_owing.erase(key)) AdvancePendingCheckpoint(true);
-        if (aligning != 0 && state.saw_barrier) --barriers_seen;
-        if (aligning != 0 && barriers_seen == open_channels) complete_alignment();
+        ActOn(barriers.OnEndOfPartition(g, ch), progress);
       } else if (e.type == EventType::kWatermark) {
         state.watermark = std::max(state.watermark, e.watermark_ms);
       } else if (e.type == EventType::kWatermarkStatus) {
         state.idle = e.idle;
-      } else if (e.type == EventType::kCheckpointBarrier) {
-        const int64_t id = e.checkpoint_id;
-        if (pending_ && pending_->id == id) {
-          // The late barrier of an unaligned checkpoint: what it overtook
-          // here is the last of this channel's in-flight data.
-          if (pending_->inputs_owing.erase(key)) {
-            if (e.unaligned && entry.overtaken && !entry.overtaken->empty()) {
-              pending_->data.inputs[key] += *entry.overtaken;
-            }
-            AdvancePendingCheckpoint(true);
-          }
-        } else if (id <= last_barrier_id_ || id <= given_up || (aligning != 0 && id < aligning)) {
-          // Of a checkpoint given up on: its successor is under way.
-        } else if (aligning != 0 && id > aligning) {
-          // The checkpoint being aligned was given up on (it timed out):
-          // this barrier comes first (what follows on its channel may be in
-          // the replay behind it), then what was held.
-          given_up = std::max(given_up, aligning);
-          release_held();
-          replay.push_front({g, ch, std::move(entry)});
-          continue;
-        } else if (!exactly_once_) {
-          // At-least-once: the channel keeps flowing; rows after its barrier
-          // enter the state before the snapshot, and a restore replays them.
-          if (aligning == 0) begin_alignment(e);
-          state.saw_barrier = true;
-          if (++barriers_seen == open_channels) complete_alignment();
-        } else if (e.unaligned) {
-          if (pending_) {
-            given_up = std::max(given_up, pending_->id);  // an older one
-            pending_.reset();
-          }
-          start_unaligned(e, static_cast<int>(g), ch, entry.overtaken.get());
-        } else {
-          if (aligning == 0) begin_alignment(e);
-          state.blocked = state.saw_barrier = true;
-          if (++barriers_seen == open_channels) complete_alignment();
-        }
       }
-      // The task's watermark is the minimum over channels open and active.
-      if (e.type != EventType::kCheckpointBarrier) {
-        int64_t min = INT64_MAX;
-        bool any_active = false, any_open = false;
-        for (const auto& gate : channels) {
-          for (const auto& c : gate) {
-            if (c.ended) continue;
-            any_open = true;
-            if (c.idle) continue;
-            any_active = true;
-            min = std::min(min, c.watermark);
-          }
-        }
-        // INT64_MAX from every open channel is the end of event time: pass it.
-        if (any_active && min > watermark) {
-          watermark = min;
-          head_->EmitWatermark(watermark);
-        }
-        // When every open input is idle the task is idle too, and says so.
-        const bool now_idle = any_open && !any_active;
-        if (now_idle != idle) {
-          idle = now_idle;
-          for (auto& w : writers_) w->BroadcastEvent(Event::WatermarkStatus(idle));
-        }
-      }
+      UpdateInputWatermark(progress);
     }
     SLUICE_RETURN_IF_ERROR(CheckFailures());
     MaybeFlush(false);
   }
   FinishPendingCheckpoint();
   return FinishChain();
+}
+
+CheckpointBarrierHandler Task::MakeBarrierHandler() {
+  std::vector<size_t> channels_per_gate;
+  for (auto& g : gates_) channels_per_gate.push_back(g->num_channels());
+  CheckpointBarrierHandler::Options options;
+  options.exactly_once = exactly_once_;
+  options.unaligned = unaligned_;
+  options.aligned_timeout_ms = aligned_timeout_ms_;
+  options.last_checkpoint_id = last_barrier_id_;
+  options.is_savepoint = [this](int64_t id) { return IsSavepoint(id); };
+  options.announced_barrier = [this](size_t g, int ch, Event* barrier) {
+    return gates_[g]->channel(ch).AnnouncedBarrier(barrier);
+  };
+  options.now_ms = NowMs;
+  return CheckpointBarrierHandler(channels_per_gate, std::move(options));
+}
+
+Status Task::ReadBuffer(size_t gate, int channel, const uint8_t* data, uint32_t size, InputProgress& progress) {
+  RecordSpanReader& reader = progress.channels[gate][channel].reader;
+  reader.SetBuffer(data, size);
+  const uint8_t* record;
+  uint32_t length;
+  Collector* head = gate_inputs_[gate] == 1 ? second_head_ : head_;
+  while (true) {
+    auto next = reader.Next(&record, &length);
+    if (!next.ok()) return next.status().WithPrefix(gates_[gate]->channel(channel).description());
+    if (!*next) return Status::Ok();
+    head->Collect(RowView(record));
+  }
+}
+
+void Task::ActOn(const CheckpointBarrierHandler::Action& action, const InputProgress& progress) {
+  using Kind = CheckpointBarrierHandler::Action::Kind;
+  const int64_t id = action.barrier.checkpoint_id;
+  switch (action.kind) {
+    case Kind::kNone:
+      return;
+    case Kind::kAbandoned:
+      log_->debug("{}: alignment of checkpoint {} abandoned for a newer one", Name(), id);
+      return;
+    case Kind::kSnapshotAligned:
+      PassBarrier(action.barrier, BeginSnapshot(id), {}, {}, action.may_overtake_later);
+      return;
+    case Kind::kSnapshotUnaligned: {
+      auto upload = BeginSnapshot(id);
+      ChannelState in_flight;
+      for (const auto& [g, ch] : action.in_flight) {
+        std::string bytes = progress.channels[g][ch].reader.PartialBytes();
+        if (action.trigger == std::make_pair(g, ch) && action.overtaken) bytes += *action.overtaken;
+        if (!bytes.empty()) in_flight.inputs[{g, ch}] = std::move(bytes);
+      }
+      // This checkpoint's barrier may already wait in a channel that owes
+      // it, behind data received while it was aligned: it jumps that data
+      // too.
+      for (const auto& [g, ch] : action.owing) gates_[g]->channel(ch).PrioritizeBarrier(id);
+      PassBarrier(action.barrier, std::move(upload), action.owing, std::move(in_flight), false);
+      return;
+    }
+  }
+}
+
+void Task::UpdateInputWatermark(InputProgress& progress) {
+  int64_t min = INT64_MAX;
+  bool any_active = false, any_open = false;
+  for (const auto& gate : progress.channels) {
+    for (const auto& c : gate) {
+      if (c.ended) continue;
+      any_open = true;
+      if (c.idle) continue;
+      any_active = true;
+      min = std::min(min, c.watermark);
+    }
+  }
+  // INT64_MAX from every open channel is the end of event time: pass it.
+  if (any_active && min > progress.watermark) {
+    progress.watermark = min;
+    head_->EmitWatermark(progress.watermark);
+  }
+  // When every open input is idle the task is idle too, and says so.
+  const bool now_idle = any_open && !any_active;
+  if (now_idle != progress.idle) {
+    progress.idle = now_idle;
+    for (auto& w : writers_) w->BroadcastEvent(Event::WatermarkStatus(progress.idle));
+  }
 }
 
 }  // namespace sluice

@@ -20,8 +20,10 @@
 #include "common/logging.h"
 #include "proto/cluster_service.pb.h"
 #include "proto/task_service.pb.h"
+#include "worker/checkpoint_barrier_handler.h"
 #include "worker/network/channel_state.h"
 #include "worker/network/input_gate.h"
+#include "worker/network/record_span.h"
 #include "worker/operators/operator.h"
 #include "worker/operators/operator_registry.h"
 #include "worker/record_writer.h"
@@ -93,6 +95,28 @@ class Task {
   void Run();
   Status RunSource();
   Status RunInputs();
+  static constexpr uint32_t kMaxRecordBytes = 16u << 20;  // bounds a channel's scratch memory
+  // How far RunInputs has read its input channels.
+  struct ChannelProgress {
+    RecordSpanReader reader{kMaxRecordBytes};
+    bool ended = false;
+    bool idle = false;
+    int64_t watermark = INT64_MIN;
+  };
+  struct InputProgress {
+    std::vector<std::vector<ChannelProgress>> channels;  // per gate, per channel
+    int64_t watermark = INT64_MIN;  // the newest passed on
+    bool idle = false;              // every open channel is idle, and consumers were told
+  };
+  // Feeds a buffer's records (completing one begun in an earlier buffer) to
+  // the chain input its gate feeds.
+  Status ReadBuffer(size_t gate, int channel, const uint8_t* data, uint32_t size, InputProgress& progress);
+  CheckpointBarrierHandler MakeBarrierHandler();
+  // Does what barrier alignment asks for.
+  void ActOn(const CheckpointBarrierHandler::Action& action, const InputProgress& progress);
+  // Passes on the minimum watermark over open, active channels, and tells
+  // consumers when every open channel has gone idle (or one is back).
+  void UpdateInputWatermark(InputProgress& progress);
   Status CheckFailures() const;
   void MaybeFlush(bool force);
   Status FinishChain();
