@@ -41,29 +41,28 @@ std::string Task::Name() const {
   return "subtask " + std::to_string(id_.subtask()) + " of '" + id_.vertex_id() + "'";
 }
 
+Status Task::ReadJobDuration(const proto::DeployTaskRequest& request, const char* key, bool positive,
+                             int64_t* out) {
+  auto it = request.job_config().find(key);
+  if (it == request.job_config().end()) return Status::Ok();
+  auto ms = ParseDurationMs(it->second);
+  if (!ms.ok() || *ms < (positive ? 1 : 0)) {
+    return Status::InvalidArgument(std::string(key) + ": '" + it->second + "' is not a " +
+                                   (positive ? "positive duration" : "duration"));
+  }
+  *out = *ms;
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Task>> Task::Create(const proto::DeployTaskRequest& request, const OperatorRegistry& registry,
                                            DataPlane* data_plane, StateListener listener, Logger log,
                                            const std::string& state_dir) {
   std::unique_ptr<Task> task(new Task(request.task(), std::move(listener), std::move(log)));
-  // Durations of the job config, each left at its default when unset.
-  struct DurationKey {
-    const char* key;
-    int64_t* out;
-    bool positive;  // 0 not allowed
-  };
-  for (const DurationKey& d : {DurationKey{"pipeline.flush-timeout", &task->flush_timeout_ms_, false},
-                               DurationKey{"task.stall-timeout", &task->stall_timeout_ms_, false},
-                               DurationKey{"pipeline.auto-watermark-interval", &task->watermark_interval_ms_, true},
-                               DurationKey{"pipeline.idle-timeout", &task->idle_timeout_ms_, false}}) {
-    auto it = request.job_config().find(d.key);
-    if (it == request.job_config().end()) continue;
-    auto ms = ParseDurationMs(it->second);
-    if (!ms.ok() || *ms < (d.positive ? 1 : 0)) {
-      return Status::InvalidArgument(std::string(d.key) + ": '" + it->second + "' is not a " +
-                                     (d.positive ? "positive duration" : "duration"));
-    }
-    *d.out = *ms;
-  }
+  SLUICE_RETURN_IF_ERROR(ReadJobDuration(request, "pipeline.flush-timeout", false, &task->flush_timeout_ms_));
+  SLUICE_RETURN_IF_ERROR(ReadJobDuration(request, "task.stall-timeout", false, &task->stall_timeout_ms_));
+  SLUICE_RETURN_IF_ERROR(
+      ReadJobDuration(request, "pipeline.auto-watermark-interval", true, &task->watermark_interval_ms_));
+  SLUICE_RETURN_IF_ERROR(ReadJobDuration(request, "pipeline.idle-timeout", false, &task->idle_timeout_ms_));
   if ((request.inputs_size() > 0 || request.outputs_size() > 0) && data_plane == nullptr) {
     return Status::FailedPrecondition("a task with inputs or outputs needs the data plane");
   }

@@ -89,6 +89,10 @@ class Task {
 
  private:
   Task(proto::TaskId id, StateListener listener, Logger log);
+  // Duration `key` of the job config into *out (left as is when unset);
+  // `positive`: 0 is refused too.
+  static Status ReadJobDuration(const proto::DeployTaskRequest& request, const char* key, bool positive,
+                                int64_t* out);
   Status BuildChain(const proto::DeployTaskRequest& request, const OperatorRegistry& registry, DataPlane* data_plane,
                     const std::string& state_dir);
   Status BuildInputs(const proto::DeployTaskRequest& request, DataPlane* data_plane);

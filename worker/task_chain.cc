@@ -100,26 +100,12 @@ Status Task::BuildChain(const proto::DeployTaskRequest& request, const OperatorR
   }
   const int max_parallelism = request.max_parallelism() > 0 ? request.max_parallelism() : 128;
   int64_t checkpoint_interval_ms = 0;
-  auto interval = request.job_config().find("checkpoint.interval");
-  if (interval != request.job_config().end()) {
-    auto ms = ParseDurationMs(interval->second);
-    if (!ms.ok() || *ms < 0) {
-      return Status::InvalidArgument("checkpoint.interval: '" + interval->second + "' is not a duration");
-    }
-    checkpoint_interval_ms = *ms;
-  }
+  SLUICE_RETURN_IF_ERROR(ReadJobDuration(request, "checkpoint.interval", false, &checkpoint_interval_ms));
   auto mode = request.job_config().find("checkpoint.mode");
   exactly_once_ = mode == request.job_config().end() || mode->second != "at-least-once";
   auto unaligned = request.job_config().find("checkpoint.unaligned");
   unaligned_ = exactly_once_ && unaligned != request.job_config().end() && unaligned->second == "true";
-  auto aligned_timeout = request.job_config().find("checkpoint.aligned-timeout");
-  if (aligned_timeout != request.job_config().end()) {
-    auto ms = ParseDurationMs(aligned_timeout->second);
-    if (!ms.ok() || *ms < 0) {
-      return Status::InvalidArgument("checkpoint.aligned-timeout: '" + aligned_timeout->second + "' is not a duration");
-    }
-    aligned_timeout_ms_ = *ms;
-  }
+  SLUICE_RETURN_IF_ERROR(ReadJobDuration(request, "checkpoint.aligned-timeout", false, &aligned_timeout_ms_));
   auto concurrent = request.job_config().find("checkpoint.max-concurrent");
   if (concurrent != request.job_config().end()) {
     auto n = ParseInt(concurrent->second);
