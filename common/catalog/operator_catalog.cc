@@ -141,6 +141,44 @@ Result<Schema> OperatorCatalog::Resolve(const std::string& type, const std::vect
   return schema;
 }
 
+Status NameOperator(const std::string& operator_id, const Status& status) {
+  if (status.ok() || status.message().rfind("operator '", 0) == 0) return status;
+  return status.WithPrefix("operator '" + operator_id + "'");
+}
+
+std::optional<std::vector<std::string>> KeepsAll(const std::vector<std::string>& hashed, const OperatorOptions&) {
+  return hashed;
+}
+
+std::function<std::vector<std::vector<std::string>>(const OperatorOptions&)> KeyedBy(std::string option) {
+  return [option = std::move(option)](const OperatorOptions& o) {
+    return std::vector<std::vector<std::string>>{o.GetList(option)};
+  };
+}
+
+std::function<std::optional<std::vector<std::string>>(const std::vector<std::string>&, const OperatorOptions&)>
+KeepsKeyFields(std::string option) {
+  return [option = std::move(option)](const std::vector<std::string>& hashed,
+                                      const OperatorOptions& o) -> std::optional<std::vector<std::string>> {
+    std::vector<std::string> keys = o.GetList(option);
+    for (const auto& h : hashed) {
+      if (std::find(keys.begin(), keys.end(), h) == keys.end()) return std::nullopt;
+    }
+    return hashed;
+  };
+}
+
+Result<std::vector<size_t>> FieldIndexes(const OperatorOptions& options, const std::string& option,
+                                         const Schema& input, const std::string& what) {
+  std::vector<size_t> indexes;
+  for (const auto& name : options.GetList(option)) {
+    auto index = input.IndexOf(name);
+    if (!index) return Status::InvalidArgument(what + " '" + name + "' is not in " + input.ToString());
+    indexes.push_back(*index);
+  }
+  return indexes;
+}
+
 Schema DatagenSchema() {
   return Schema({{"id", FieldType::kInt64, false, 0},
                  {"key", FieldType::kInt64, false, 0},
@@ -173,34 +211,6 @@ Schema NexmarkSchema(const std::string& kind) {
 }
 
 namespace {
-
-// For operators whose output fields carry the input's values under the
-// input's names (pass-through and enriching operators): the hashing stays.
-std::optional<std::vector<std::string>> KeepsAll(const std::vector<std::string>& hashed, const OperatorOptions&) {
-  return hashed;
-}
-
-// Keyed operators input_keys: the fields of option `option` (may be none:
-// one global key).
-std::function<std::vector<std::vector<std::string>>(const OperatorOptions&)> KeyedBy(std::string option) {
-  return [option = std::move(option)](const OperatorOptions& o) {
-    return std::vector<std::vector<std::string>>{o.GetList(option)};
-  };
-}
-
-// Aggregates emit their key fields as they were and new fields beside them:
-// the hashing stays when every hashed field is a key field.
-std::function<std::optional<std::vector<std::string>>(const std::vector<std::string>&, const OperatorOptions&)>
-KeepsKeyFields(std::string option) {
-  return [option = std::move(option)](const std::vector<std::string>& hashed,
-                                      const OperatorOptions& o) -> std::optional<std::vector<std::string>> {
-    std::vector<std::string> keys = o.GetList(option);
-    for (const auto& h : hashed) {
-      if (std::find(keys.begin(), keys.end(), h) == keys.end()) return std::nullopt;
-    }
-    return hashed;
-  };
-}
 
 OperatorSignature DatagenSignature() {
   OperatorSignature sig;
@@ -531,22 +541,7 @@ OperatorSignature SinkSignature(std::string type, std::string description,
   return sig;
 }
 
-}  // namespace
-
-OperatorCatalog OperatorCatalog::Builtin() {
-  OperatorCatalog catalog;
-  catalog.Add(DatagenSignature());
-  catalog.Add(NexmarkSignature());
-  catalog.Add(CalcSignature());
-  catalog.Add(KeyedCountSignature());
-  catalog.Add(ThrottleSignature());
-  catalog.Add(WindowAggregateSignature());
-  catalog.Add(GroupAggregateSignature());
-  catalog.Add(WindowMaxSignature());
-  AddJoinSignatures(&catalog);
-  catalog.Add(TopNSignature());
-  catalog.Add(LookupJoinSignature());
-  catalog.Add(FileSourceSignature());
+OperatorSignature FileSinkSignature() {
   OperatorSignature file_sink =
       SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
                     {{"path", true, "Output directory, created if missing; empty = discard rows."},
@@ -563,9 +558,40 @@ OperatorCatalog OperatorCatalog::Builtin() {
     }
     return Schema();
   };
-  catalog.Add(std::move(file_sink));
-  catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));
-  catalog.Add(SinkSignature("blackhole", "Discards every row (for benchmarks).", {}));
+  return file_sink;
+}
+
+OperatorSignature PrintSignature() {
+  return SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {});
+}
+
+OperatorSignature BlackholeSignature() {
+  return SinkSignature("blackhole", "Discards every row (for benchmarks).", {});
+}
+
+}  // namespace
+
+// Adding an operator: one line here (its signature, from its spec file) and
+// one in OperatorRegistry::Builtin() (its runtime); see
+// docs/adding-an-operator.md.
+OperatorCatalog OperatorCatalog::Builtin() {
+  OperatorCatalog catalog;
+  catalog.Add(DatagenSignature());
+  catalog.Add(NexmarkSignature());
+  catalog.Add(FileSourceSignature());
+  catalog.Add(CalcSignature());
+  catalog.Add(KeyedCountSignature());
+  catalog.Add(ThrottleSignature());
+  catalog.Add(WindowAggregateSignature());
+  catalog.Add(GroupAggregateSignature());
+  catalog.Add(WindowMaxSignature());
+  catalog.Add(JoinSignature());
+  catalog.Add(WindowJoinSignature());
+  catalog.Add(TopNSignature());
+  catalog.Add(LookupJoinSignature());
+  catalog.Add(FileSinkSignature());
+  catalog.Add(PrintSignature());
+  catalog.Add(BlackholeSignature());
   return catalog;
 }
 
