@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include "common/catalog/aggregate_spec.h"
+#include "common/catalog/datagen_spec.h"
 #include "common/catalog/file_source_spec.h"
 #include "common/catalog/join_spec.h"
 #include "common/catalog/lookup_join_spec.h"
+#include "common/catalog/nexmark_spec.h"
 #include "common/catalog/top_n_spec.h"
 #include "common/config.h"
 #include "common/expr/expression.h"
@@ -179,97 +181,7 @@ Result<std::vector<size_t>> FieldIndexes(const OperatorOptions& options, const s
   return indexes;
 }
 
-Schema DatagenSchema() {
-  return Schema({{"id", FieldType::kInt64, false, 0},
-                 {"key", FieldType::kInt64, false, 0},
-                 {"value", FieldType::kInt64, false, 0},
-                 {"name", FieldType::kString, false, 0},
-                 {"ts", FieldType::kTimestamp, false, 0}});
-}
-
-Schema NexmarkSchema(const std::string& kind) {
-  auto field = [](const char* name, FieldType type) { return Field{name, type, false, 0}; };
-  const FieldType kInt = FieldType::kInt64;
-  const FieldType kStr = FieldType::kString;
-  const FieldType kTime = FieldType::kTimestamp;
-  if (kind == "bid") {
-    return Schema({field("auction", kInt), field("bidder", kInt), field("price", kInt), field("channel", kStr),
-                   field("url", kStr), field("dateTime", kTime), field("extra", kStr)});
-  }
-  if (kind == "auction") {
-    return Schema({field("id", kInt), field("itemName", kStr), field("description", kStr),
-                   field("initialBid", kInt), field("reserve", kInt), field("dateTime", kTime),
-                   field("expires", kTime), field("seller", kInt), field("category", kInt),
-                   field("extra", kStr)});
-  }
-  if (kind == "person") {
-    return Schema({field("id", kInt), field("name", kStr), field("emailAddress", kStr),
-                   field("creditCard", kStr), field("city", kStr), field("state", kStr),
-                   field("dateTime", kTime), field("extra", kStr)});
-  }
-  return Schema();
-}
-
 namespace {
-
-OperatorSignature DatagenSignature() {
-  OperatorSignature sig;
-  sig.type = "datagen";
-  sig.role = OperatorRole::kSource;
-  sig.description = "Deterministic generator of (id, key, value, name, ts) rows.";
-  sig.options = {
-      {"events", false, "Total rows over all subtasks; omitted = unbounded."},
-      {"keys", false, "Number of distinct keys (default 1000)."},
-      {"rate", false, "Rows per second over all subtasks; 0 = full speed (default)."},
-      {"base-time", false, "Event time of row 0 in ms since the epoch (default 1436918400000)."},
-  };
-  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
-    SLUICE_ASSIGN_OR_RETURN(int64_t events, o.GetInt("events", -1));
-    SLUICE_ASSIGN_OR_RETURN(int64_t keys, o.GetInt("keys", 1000));
-    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rate", 0));
-    SLUICE_ASSIGN_OR_RETURN(int64_t base, o.GetInt("base-time", 0));
-    (void)base;
-    if (o.Has("events") && events < 0) {
-      return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'events' must be >= 0");
-    }
-    if (keys < 1) return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'keys' must be >= 1");
-    if (rate < 0) return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'rate' must be >= 0");
-    return DatagenSchema();
-  };
-  return sig;
-}
-
-OperatorSignature NexmarkSignature() {
-  OperatorSignature sig;
-  sig.type = "nexmark";
-  sig.role = OperatorRole::kSource;
-  sig.description = "Deterministic Nexmark generator; emits the rows of one event kind (bid, auction, person).";
-  sig.options = {
-      {"kind", true, "Event kind to emit: bid, auction or person."},
-      {"events", false, "Total events of all kinds over all subtasks; omitted = unbounded."},
-      {"rate", false, "Events (of all kinds) per second over all subtasks; 0 = full speed (default)."},
-      {"events-per-second", false, "Event-time rate: event n is at base-time + n * 1000 / this ms (default 10000000)."},
-      {"base-time", false, "Event time of event 0 in ms since the epoch (default 1436918400000)."},
-  };
-  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
-    auto error = [&](const std::string& problem) {
-      return Status::InvalidArgument("operator '" + o.operator_id() + "': " + problem);
-    };
-    SLUICE_ASSIGN_OR_RETURN(std::string kind, o.GetString("kind"));
-    SLUICE_ASSIGN_OR_RETURN(int64_t events, o.GetInt("events", -1));
-    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rate", 0));
-    SLUICE_ASSIGN_OR_RETURN(double events_per_second, o.GetDouble("events-per-second", 10'000'000));
-    SLUICE_ASSIGN_OR_RETURN(int64_t base, o.GetInt("base-time", 0));
-    (void)base;
-    Schema schema = NexmarkSchema(kind);
-    if (schema.empty()) return error("option 'kind' must be bid, auction or person, got '" + kind + "'");
-    if (o.Has("events") && events < 0) return error("option 'events' must be >= 0");
-    if (rate < 0) return error("option 'rate' must be >= 0");
-    if (!(events_per_second > 0)) return error("option 'events-per-second' must be positive");
-    return schema;
-  };
-  return sig;
-}
 
 OperatorSignature CalcSignature() {
   OperatorSignature sig;

@@ -144,20 +144,4 @@ std::function<Result<Schema>(const std::vector<Schema>&, const OperatorOptions&)
 Result<std::vector<size_t>> FieldIndexes(const OperatorOptions& options, const std::string& option,
                                          const Schema& input, const std::string& what);
 
-// The schema of the `datagen` source, and its documented, deterministic
-// formulas (docs/job-files.md): for event id n,
-//   key = n % keys, value = (n * 7919) % 1000, name = "name-<key>",
-//   ts = base-time + n (milliseconds).
-Schema DatagenSchema();
-
-// The schema of the `nexmark` source for an event kind (docs/nexmark.md), as
-// the Flink nexmark suite's views, every field NOT NULL:
-//   bid:     auction, bidder, price BIGINT, channel, url STRING, dateTime TIMESTAMP, extra STRING
-//   auction: id BIGINT, itemName, description STRING, initialBid, reserve BIGINT,
-//            dateTime, expires TIMESTAMP, seller, category BIGINT, extra STRING
-//   person:  id BIGINT, name, emailAddress, creditCard, city, state STRING,
-//            dateTime TIMESTAMP, extra STRING
-// An empty schema for any other kind.
-Schema NexmarkSchema(const std::string& kind);
-
 }  // namespace sluice
