@@ -3,11 +3,13 @@
 #include <algorithm>
 
 #include "common/catalog/aggregate_spec.h"
+#include "common/catalog/calc_spec.h"
 #include "common/catalog/datagen_spec.h"
 #include "common/catalog/file_source_spec.h"
 #include "common/catalog/join_spec.h"
 #include "common/catalog/lookup_join_spec.h"
 #include "common/catalog/nexmark_spec.h"
+#include "common/catalog/throttle_spec.h"
 #include "common/catalog/top_n_spec.h"
 #include "common/config.h"
 #include "common/expr/expression.h"
@@ -183,64 +185,6 @@ Result<std::vector<size_t>> FieldIndexes(const OperatorOptions& options, const s
 
 namespace {
 
-OperatorSignature CalcSignature() {
-  OperatorSignature sig;
-  sig.type = "calc";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Projection and filter over typed expressions.";
-  sig.options = {
-      {"select", false, "List of 'expression AS name' (default: every input field)."},
-      {"where", false, "A BOOL expression; rows where it is not TRUE are dropped."},
-  };
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const Schema& input = in[0];
-    if (o.Has("where")) {
-      SLUICE_ASSIGN_OR_RETURN(std::string where, o.GetString("where"));
-      auto expr = CompileExpression(where, input);
-      if (!expr.ok()) return expr.status().WithPrefix("where '" + where + "'");
-      if ((*expr)->type() != FieldType::kBool) {
-        return Status::InvalidArgument("where '" + where + "' is " +
-                                       std::string(FieldTypeName((*expr)->type())) + ", not BOOL");
-      }
-    }
-    if (!o.Has("select")) return input;
-    Schema output;
-    for (const auto& text : o.GetList("select")) {
-      auto item = ParseSelectItem(text);
-      if (!item.ok()) return item.status().WithPrefix("select '" + text + "'");
-      auto expr = CompileExpression(item->expression, input);
-      if (!expr.ok()) return expr.status().WithPrefix("select '" + text + "'");
-      if (output.IndexOf(item->name)) {
-        return Status::InvalidArgument("select: duplicate output name '" + item->name + "'");
-      }
-      output.Add({item->name, (*expr)->type(), (*expr)->nullable(), (*expr)->scale()});
-    }
-    if (output.empty()) return Status::InvalidArgument("select must name at least one field");
-    return output;
-  };
-  // A hashed field stays hashed when a select item passes it on bare (maybe
-  // renamed); any computation over it may change its value.
-  sig.keeps_partitioning = [](const std::vector<std::string>& hashed,
-                              const OperatorOptions& o) -> std::optional<std::vector<std::string>> {
-    if (!o.Has("select")) return hashed;
-    std::vector<std::string> out;
-    for (const auto& h : hashed) {
-      std::optional<std::string> renamed;
-      for (const auto& text : o.GetList("select")) {
-        auto item = ParseSelectItem(text);
-        if (item.ok() && (item->expression == h || item->expression == "`" + h + "`")) {
-          renamed = item->name;
-          break;
-        }
-      }
-      if (!renamed) return std::nullopt;
-      out.push_back(*renamed);
-    }
-    return out;
-  };
-  return sig;
-}
-
 OperatorSignature KeyedCountSignature() {
   OperatorSignature sig;
   sig.type = "keyed-count";
@@ -262,21 +206,6 @@ OperatorSignature KeyedCountSignature() {
   };
   sig.input_keys = KeyedBy("key");
   sig.keeps_partitioning = KeepsKeyFields("key");
-  return sig;
-}
-
-OperatorSignature ThrottleSignature() {
-  OperatorSignature sig;
-  sig.type = "throttle";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Passes rows through at most rows-per-second per subtask.";
-  sig.options = {{"rows-per-second", true, "Rate limit of each subtask."}};
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rows-per-second", 0));
-    if (rate <= 0) return Status::InvalidArgument("option 'rows-per-second' must be positive");
-    return in[0];
-  };
-  sig.keeps_partitioning = KeepsAll;
   return sig;
 }
 
