@@ -2,17 +2,19 @@
 
 #include <algorithm>
 
-#include "common/catalog/aggregate_spec.h"
 #include "common/catalog/calc_spec.h"
 #include "common/catalog/datagen_spec.h"
 #include "common/catalog/file_source_spec.h"
+#include "common/catalog/group_aggregate_spec.h"
 #include "common/catalog/join_spec.h"
+#include "common/catalog/keyed_count_spec.h"
 #include "common/catalog/lookup_join_spec.h"
 #include "common/catalog/nexmark_spec.h"
 #include "common/catalog/throttle_spec.h"
 #include "common/catalog/top_n_spec.h"
+#include "common/catalog/window_aggregate_spec.h"
+#include "common/catalog/window_max_spec.h"
 #include "common/config.h"
-#include "common/expr/expression.h"
 
 namespace sluice {
 
@@ -184,190 +186,6 @@ Result<std::vector<size_t>> FieldIndexes(const OperatorOptions& options, const s
 }
 
 namespace {
-
-OperatorSignature KeyedCountSignature() {
-  OperatorSignature sig;
-  sig.type = "keyed-count";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Counts rows per key over a bounded input; emits (key fields..., count) at its end.";
-  sig.options = {{"key", true, "Key fields (a list)."}};
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    Schema output;
-    for (const auto& name : o.GetList("key")) {
-      auto index = in[0].IndexOf(name);
-      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + in[0].ToString());
-      if (output.IndexOf(name)) return Status::InvalidArgument("key field '" + name + "' is named twice");
-      output.Add(in[0].field(*index));
-    }
-    if (output.empty()) return Status::InvalidArgument("option 'key' names no field");
-    if (output.IndexOf("count")) return Status::InvalidArgument("a key field is named 'count', like the output");
-    output.Add({"count", FieldType::kInt64, false, 0});
-    return output;
-  };
-  sig.input_keys = KeyedBy("key");
-  sig.keeps_partitioning = KeepsKeyFields("key");
-  return sig;
-}
-
-OperatorSignature WindowAggregateSignature() {
-  OperatorSignature sig;
-  sig.type = "window-aggregate";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Event-time tumbling, sliding or session windows per key, fired by the watermark.";
-  sig.options = {
-      {"time", false, "The TIMESTAMP field that places a row in windows (event time)."},
-      {"processing-time", false, "true: windows of the wall clock when a row arrives, instead of 'time'."},
-      {"size", false, "Window size (a duration) of tumbling and sliding windows."},
-      {"slide", false, "Slide of sliding windows; omitted = tumbling (slide = size)."},
-      {"gap", false, "Session windows instead: a key's session ends after this long without rows."},
-      {"key", false, "Key fields (a list); omitted = one global window per time range."},
-      {"aggregates", true,
-       "List of 'fn([DISTINCT] arg) [FILTER (WHERE condition)] AS name': count(*), count(x), "
-       "count(DISTINCT x) (not in session windows), sum, min, max (numeric or TIMESTAMP), avg."},
-  };
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const Schema& input = in[0];
-    std::string processing = o.GetStringOr("processing-time", "false");
-    if (processing != "true" && processing != "false") {
-      return Status::InvalidArgument("option 'processing-time' must be true or false");
-    }
-    if ((processing == "true") == o.Has("time")) {
-      return Status::InvalidArgument("give either 'time' (event time) or 'processing-time: true'");
-    }
-    if (processing == "false") {
-      SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
-      auto t = input.IndexOf(time);
-      if (!t || input.field(*t).type != FieldType::kTimestamp) {
-        return Status::InvalidArgument("time field '" + time + "' must be a TIMESTAMP field of " + input.ToString());
-      }
-    }
-    if (o.Has("gap") == o.Has("size")) {
-      return Status::InvalidArgument("give either 'size' (tumbling or sliding windows) or 'gap' (session windows)");
-    }
-    if (o.Has("gap")) {
-      SLUICE_ASSIGN_OR_RETURN(int64_t gap, o.GetDurationMs("gap", 0));
-      if (gap <= 0 || o.Has("slide")) return Status::InvalidArgument("'gap' must be a positive duration, without 'slide'");
-    } else {
-      SLUICE_ASSIGN_OR_RETURN(int64_t size, o.GetDurationMs("size", 0));
-      SLUICE_ASSIGN_OR_RETURN(int64_t slide, o.GetDurationMs("slide", size));
-      if (size <= 0 || slide <= 0) return Status::InvalidArgument("size and slide must be positive durations");
-      if (size % slide != 0) return Status::InvalidArgument("size must be a multiple of slide");
-    }
-    Schema output;
-    for (const auto& name : o.GetList("key")) {
-      auto index = input.IndexOf(name);
-      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + input.ToString());
-      output.Add(input.field(*index));
-    }
-    output.Add({"window_start", FieldType::kTimestamp, false, 0});
-    output.Add({"window_end", FieldType::kTimestamp, false, 0});
-    for (const auto& text : o.GetList("aggregates")) {
-      SLUICE_ASSIGN_OR_RETURN(AggregateSpec spec, ParseAggregate(text, input));
-      // Session windows merge, and their distinct values would have to merge
-      // with them; window accumulators hold no strings.
-      if (spec.distinct && o.Has("gap")) {
-        return Status::InvalidArgument("aggregate '" + text + "': DISTINCT is not supported in session windows");
-      }
-      if (spec.output.type == FieldType::kString) {
-        return Status::InvalidArgument("aggregate '" + text +
-                                       "': min/max of STRING is supported by group-aggregate only");
-      }
-      if (output.IndexOf(spec.name)) return Status::InvalidArgument("output field '" + spec.name + "' is named twice");
-      output.Add(spec.output);
-    }
-    return output;
-  };
-  sig.input_keys = KeyedBy("key");
-  sig.keeps_partitioning = KeepsKeyFields("key");
-  return sig;
-}
-
-OperatorSignature GroupAggregateSignature() {
-  OperatorSignature sig;
-  sig.type = "group-aggregate";
-  sig.role = OperatorRole::kTransform;
-  sig.description =
-      "Unbounded GROUP BY emitting a changelog: (op, key fields..., aggregates...) with op +I, -U, +U or -D; "
-      "an input whose first field is op STRING is a changelog and retracts.";
-  sig.options = {
-      {"key", false, "Key fields (a list); omitted = one global group."},
-      {"aggregates", true,
-       "List of 'fn([DISTINCT] arg) [FILTER (WHERE condition)] [AS name]': count(*), count(x), count(DISTINCT x), "
-       "sum, avg (numeric), min, max (numeric, TIMESTAMP or STRING)."},
-      {"buffer-entries", false, "Keys and distinct values pre-aggregated in memory before a flush (default 16384)."},
-  };
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const Schema& input = in[0];
-    const bool changelog = !input.empty() && input.field(0).name == "op" && input.field(0).type == FieldType::kString;
-    SLUICE_ASSIGN_OR_RETURN(int64_t entries, o.GetInt("buffer-entries", 16384));
-    if (entries < 1) return Status::InvalidArgument("option 'buffer-entries' must be >= 1");
-    Schema output;
-    output.Add({"op", FieldType::kString, false, 0});
-    for (const auto& name : o.GetList("key")) {
-      auto index = input.IndexOf(name);
-      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + input.ToString());
-      if (changelog && *index == 0) return Status::InvalidArgument("'op' is the input's row kind, not a key field");
-      if (output.IndexOf(name)) return Status::InvalidArgument("output field '" + name + "' is named twice");
-      output.Add(input.field(*index));
-    }
-    const size_t keys = output.size();
-    for (const auto& text : o.GetList("aggregates")) {
-      SLUICE_ASSIGN_OR_RETURN(AggregateSpec spec, ParseAggregate(text, input));
-      if (output.IndexOf(spec.name)) return Status::InvalidArgument("output field '" + spec.name + "' is named twice");
-      output.Add(spec.output);
-    }
-    if (output.size() == keys) return Status::InvalidArgument("option 'aggregates' names no aggregate");
-    if (output.size() - keys > 255) return Status::InvalidArgument("more than 255 aggregates");
-    return output;
-  };
-  sig.input_keys = KeyedBy("key");
-  sig.keeps_partitioning = KeepsKeyFields("key");
-  return sig;
-}
-
-OperatorSignature WindowMaxSignature() {
-  OperatorSignature sig;
-  sig.type = "window-max";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Per window, the rows at the maximum of a field, ties included.";
-  sig.options = {{"field", true, "The numeric field to maximize."},
-                 {"time", false, "A TIMESTAMP field placing rows in tumbling windows of 'size'; without it, "
-                                 "windows come from the input's window_start and window_end."},
-                 {"size", false, "Tumbling window size, with 'time'."}};
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const Schema& input = in[0];
-    if (o.Has("time") != o.Has("size")) return Status::InvalidArgument("'time' and 'size' go together");
-    std::vector<std::string> window_fields = {"window_start", "window_end"};
-    if (o.Has("time")) {
-      SLUICE_ASSIGN_OR_RETURN(int64_t size, o.GetDurationMs("size", 0));
-      if (size <= 0) return Status::InvalidArgument("option 'size' must be a positive duration");
-      window_fields = {o.GetStringOr("time", "")};
-    }
-    for (const auto& name : window_fields) {
-      auto f = input.IndexOf(name);
-      if (!f || input.field(*f).type != FieldType::kTimestamp) {
-        return Status::InvalidArgument("the input needs a TIMESTAMP field '" + name +
-                                       "' (window_start and window_end as window-aggregate emits, or 'time')");
-      }
-    }
-    SLUICE_ASSIGN_OR_RETURN(std::string field, o.GetString("field"));
-    auto f = input.IndexOf(field);
-    if (!f) return Status::InvalidArgument("field '" + field + "' is not in " + input.ToString());
-    FieldType t = input.field(*f).type;
-    if (t != FieldType::kInt64 && t != FieldType::kDouble && t != FieldType::kTimestamp && t != FieldType::kDecimal) {
-      return Status::InvalidArgument("field '" + field + "' must be numeric");
-    }
-    return input;
-  };
-  // Its key is the window: window_start, or none for windows of 'time' (one
-  // global maximum per window).
-  sig.input_keys = [](const OperatorOptions& o) {
-    return std::vector<std::vector<std::string>>{
-        o.Has("time") ? std::vector<std::string>{} : std::vector<std::string>{"window_start"}};
-  };
-  sig.keeps_partitioning = KeepsAll;
-  return sig;
-}
 
 OperatorSignature SinkSignature(std::string type, std::string description,
                                 std::vector<OptionSpec> options) {
