@@ -2,14 +2,17 @@
 
 #include <algorithm>
 
+#include "common/catalog/blackhole_spec.h"
 #include "common/catalog/calc_spec.h"
 #include "common/catalog/datagen_spec.h"
+#include "common/catalog/file_sink_spec.h"
 #include "common/catalog/file_source_spec.h"
 #include "common/catalog/group_aggregate_spec.h"
 #include "common/catalog/join_spec.h"
 #include "common/catalog/keyed_count_spec.h"
 #include "common/catalog/lookup_join_spec.h"
 #include "common/catalog/nexmark_spec.h"
+#include "common/catalog/print_spec.h"
 #include "common/catalog/throttle_spec.h"
 #include "common/catalog/top_n_spec.h"
 #include "common/catalog/window_aggregate_spec.h"
@@ -184,51 +187,6 @@ Result<std::vector<size_t>> FieldIndexes(const OperatorOptions& options, const s
   }
   return indexes;
 }
-
-namespace {
-
-OperatorSignature SinkSignature(std::string type, std::string description,
-                                std::vector<OptionSpec> options) {
-  OperatorSignature sig;
-  sig.type = std::move(type);
-  sig.role = OperatorRole::kSink;
-  sig.description = std::move(description);
-  sig.options = std::move(options);
-  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions&) -> Result<Schema> {
-    return Schema();
-  };
-  return sig;
-}
-
-OperatorSignature FileSinkSignature() {
-  OperatorSignature file_sink =
-      SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
-                    {{"path", true, "Output directory, created if missing; empty = discard rows."},
-                     {"partition-by", false, "Fields whose values name subdirectories: <path>/<field>=<value>/..."},
-                     {"overwrite", false, "true: delete the part files an earlier run left in 'path' (default "
-                                          "false: a job whose 'path' holds files is refused)."}});
-  file_sink.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const std::string overwrite = o.GetStringOr("overwrite", "false");
-    if (overwrite != "true" && overwrite != "false") {
-      return Status::InvalidArgument("option 'overwrite' must be true or false, got '" + overwrite + "'");
-    }
-    for (const auto& name : o.GetList("partition-by")) {
-      if (!in[0].IndexOf(name)) return Status::InvalidArgument("partition field '" + name + "' is not in " + in[0].ToString());
-    }
-    return Schema();
-  };
-  return file_sink;
-}
-
-OperatorSignature PrintSignature() {
-  return SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {});
-}
-
-OperatorSignature BlackholeSignature() {
-  return SinkSignature("blackhole", "Discards every row (for benchmarks).", {});
-}
-
-}  // namespace
 
 // Adding an operator: one line here (its signature, from its spec file) and
 // one in OperatorRegistry::Builtin() (its runtime); see
