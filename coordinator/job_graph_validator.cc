@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "common/catalog/file_sink_spec.h"
 #include "common/catalog/graph_schema.h"
 #include "common/config.h"
 #include "common/graph/topological_order.h"
@@ -304,13 +305,36 @@ Status ValidateJobGraph(const OperatorCatalog& catalog, int default_max_parallel
   return Status::Ok();
 }
 
+namespace {
+
+// The schema an operator of a validated graph reads: its predecessor's in
+// the chain, or the output of a vertex feeding its own (an empty schema
+// where the graph says none).
+Schema InputSchemaOf(const proto::JobGraph& graph, const proto::Vertex& vertex, int op) {
+  if (op > 0) return SchemaFromProto(vertex.operators(op - 1).output_schema());
+  for (const auto& e : graph.edges()) {
+    if (e.target() != vertex.id()) continue;
+    for (const auto& v : graph.vertices()) {
+      if (v.id() == e.source() && v.operators_size() > 0) {
+        return SchemaFromProto(v.operators(v.operators_size() - 1).output_schema());
+      }
+    }
+  }
+  return Schema();
+}
+
+}  // namespace
+
 Status CheckSinkDirectories(const proto::JobGraph& graph) {
   for (const auto& vertex : graph.vertices()) {
-    for (const auto& op : vertex.operators()) {
+    for (int i = 0; i < vertex.operators_size(); ++i) {
+      const auto& op = vertex.operators(i);
       if (op.type() != "file-sink") continue;
-      const OperatorOptions options = OptionsFromProto(op);
-      const std::string path = options.GetStringOr("path", "");
-      if (path.empty() || options.GetStringOr("overwrite", "false") == "true") continue;
+      // This runs after ValidateJobGraph, so the spec binds as it did there.
+      auto spec = ParseFileSink(OptionsFromProto(op), InputSchemaOf(graph, vertex, i));
+      if (!spec.ok()) return spec.status().WithPrefix("vertex '" + vertex.id() + "'");
+      const std::string& path = spec->path;
+      if (path.empty() || spec->overwrite) continue;
       // Hidden files are staging files of earlier attempts, never output;
       // the sink's subtasks delete their own when they open.
       std::vector<std::string> visible;

@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "common/catalog/operator_catalog.h"
+#include "common/catalog/datagen_spec.h"
 #include "worker/network/key_groups.h"
 #include "worker/network/record_span.h"
 

@@ -74,8 +74,9 @@ OperatorSignature FileSourceSignature() {
       {"null-literal", false, "A field reading NULL, e.g. '\\N' (default: only an empty non-STRING field is NULL)."},
   };
   sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
+    // Its errors read "operator '<id>': ..." without the type, as they did.
     auto spec = ParseFileSource(o);
-    if (!spec.ok()) return spec.status().WithPrefix("operator '" + o.operator_id() + "'");
+    if (!spec.ok()) return NameOperator(o.operator_id(), spec.status());
     return spec->schema;
   };
   return sig;

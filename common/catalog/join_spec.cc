@@ -94,41 +94,45 @@ Result<JoinSpec> ParseJoin(const std::string& type, const OperatorOptions& o, co
   return spec;
 }
 
-void AddJoinSignatures(OperatorCatalog* catalog) {
-  for (const char* type : {"join", "window-join"}) {
-    OperatorSignature sig;
-    sig.type = type;
-    sig.inputs = 2;
-    const bool window = sig.type == "window-join";
-    sig.description = window ? "Inner join of rows with equal keys in the same window (window_start, window_end); "
-                               "state leaves when the window passes."
-                             : "Inner equi-join of two inputs; regular (keeps all rows) or, with expiry, an "
-                               "interval join whose rows leave state once the watermark passes their expiry.";
-    sig.options = {
-        {"left-key", !window, "Key fields of the first (left) input."},
-        {"right-key", !window, "Key fields of the second (right) input, compared pairwise with left-key."},
-        {"where", false, "A further condition over the joined row (right names that clash get '0' appended)."},
-    };
-    if (!window) {
-      sig.options.push_back({"left-expires", false, "TIMESTAMP expression over a left row: the last event time "
-                                                    "at which it can match; it leaves state after."});
-      sig.options.push_back({"right-expires", false, "The same for right rows."});
-    }
-    sig.infer_output = [type = sig.type](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-      SLUICE_ASSIGN_OR_RETURN(JoinSpec spec, ParseJoin(type, o, in[0], in[1]));
-      return spec.output;
-    };
-    // Each side is keyed by its key fields (a window join's window is not
-    // hashed: the key groups come from the keys alone).
-    sig.input_keys = [](const OperatorOptions& o) {
-      return std::vector<std::vector<std::string>>{o.GetList("left-key"), o.GetList("right-key")};
-    };
-    // The left fields come first, under their own names.
-    sig.keeps_partitioning = [](const std::vector<std::string>& hashed, const OperatorOptions&) {
-      return std::optional<std::vector<std::string>>(hashed);
-    };
-    catalog->Add(std::move(sig));
+namespace {
+
+OperatorSignature JoinSignatureOf(const std::string& type) {
+  OperatorSignature sig;
+  sig.type = type;
+  sig.inputs = 2;
+  const bool window = type == "window-join";
+  sig.description = window ? "Inner join of rows with equal keys in the same window (window_start, window_end); "
+                             "state leaves when the window passes."
+                           : "Inner equi-join of two inputs; regular (keeps all rows) or, with expiry, an "
+                             "interval join whose rows leave state once the watermark passes their expiry.";
+  sig.options = {
+      {"left-key", !window, "Key fields of the first (left) input."},
+      {"right-key", !window, "Key fields of the second (right) input, compared pairwise with left-key."},
+      {"where", false, "A further condition over the joined row (right names that clash get '0' appended)."},
+  };
+  if (!window) {
+    sig.options.push_back({"left-expires", false, "TIMESTAMP expression over a left row: the last event time "
+                                                  "at which it can match; it leaves state after."});
+    sig.options.push_back({"right-expires", false, "The same for right rows."});
   }
+  sig.infer_output = [type](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    SLUICE_ASSIGN_OR_RETURN(JoinSpec spec, ParseJoin(type, o, in[0], in[1]));
+    return spec.output;
+  };
+  // Each side is keyed by its key fields (a window join's window is not
+  // hashed: the key groups come from the keys alone).
+  sig.input_keys = [](const OperatorOptions& o) {
+    return std::vector<std::vector<std::string>>{o.GetList("left-key"), o.GetList("right-key")};
+  };
+  // The left fields come first, under their own names.
+  sig.keeps_partitioning = KeepsAll;
+  return sig;
 }
+
+}  // namespace
+
+OperatorSignature JoinSignature() { return JoinSignatureOf("join"); }
+
+OperatorSignature WindowJoinSignature() { return JoinSignatureOf("window-join"); }
 
 }  // namespace sluice

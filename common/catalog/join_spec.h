@@ -48,6 +48,7 @@ Schema JoinedSchema(const Schema& left, const Schema& right);
 Result<JoinSpec> ParseJoin(const std::string& type, const OperatorOptions& options, const Schema& left,
                            const Schema& right);
 
-void AddJoinSignatures(OperatorCatalog* catalog);
+OperatorSignature JoinSignature();
+OperatorSignature WindowJoinSignature();
 
 }  // namespace sluice

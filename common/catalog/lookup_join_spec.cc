@@ -38,14 +38,9 @@ OperatorSignature LookupJoinSignature() {
       {"lookup-key", true, "The side input's column to match."},
       {"key", true, "Expression over the input row giving the value to look up."},
   };
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    SLUICE_ASSIGN_OR_RETURN(LookupJoinSpec spec, ParseLookupJoin(o, in[0]));
-    return spec.output;
-  };
+  sig.infer_output = OutputOf(&ParseLookupJoin);
   // The input's fields come first, under their own names.
-  sig.keeps_partitioning = [](const std::vector<std::string>& hashed, const OperatorOptions&) {
-    return std::optional<std::vector<std::string>>(hashed);
-  };
+  sig.keeps_partitioning = KeepsAll;
   return sig;
 }
 

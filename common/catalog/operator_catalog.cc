@@ -2,13 +2,22 @@
 
 #include <algorithm>
 
-#include "common/catalog/aggregate_spec.h"
+#include "common/catalog/blackhole_spec.h"
+#include "common/catalog/calc_spec.h"
+#include "common/catalog/datagen_spec.h"
+#include "common/catalog/file_sink_spec.h"
 #include "common/catalog/file_source_spec.h"
+#include "common/catalog/group_aggregate_spec.h"
 #include "common/catalog/join_spec.h"
+#include "common/catalog/keyed_count_spec.h"
 #include "common/catalog/lookup_join_spec.h"
+#include "common/catalog/nexmark_spec.h"
+#include "common/catalog/print_spec.h"
+#include "common/catalog/throttle_spec.h"
 #include "common/catalog/top_n_spec.h"
+#include "common/catalog/window_aggregate_spec.h"
+#include "common/catalog/window_max_spec.h"
 #include "common/config.h"
-#include "common/expr/expression.h"
 
 namespace sluice {
 
@@ -141,55 +150,21 @@ Result<Schema> OperatorCatalog::Resolve(const std::string& type, const std::vect
   return schema;
 }
 
-Schema DatagenSchema() {
-  return Schema({{"id", FieldType::kInt64, false, 0},
-                 {"key", FieldType::kInt64, false, 0},
-                 {"value", FieldType::kInt64, false, 0},
-                 {"name", FieldType::kString, false, 0},
-                 {"ts", FieldType::kTimestamp, false, 0}});
+Status NameOperator(const std::string& operator_id, const Status& status) {
+  if (status.ok() || status.message().rfind("operator '", 0) == 0) return status;
+  return status.WithPrefix("operator '" + operator_id + "'");
 }
 
-Schema NexmarkSchema(const std::string& kind) {
-  auto field = [](const char* name, FieldType type) { return Field{name, type, false, 0}; };
-  const FieldType kInt = FieldType::kInt64;
-  const FieldType kStr = FieldType::kString;
-  const FieldType kTime = FieldType::kTimestamp;
-  if (kind == "bid") {
-    return Schema({field("auction", kInt), field("bidder", kInt), field("price", kInt), field("channel", kStr),
-                   field("url", kStr), field("dateTime", kTime), field("extra", kStr)});
-  }
-  if (kind == "auction") {
-    return Schema({field("id", kInt), field("itemName", kStr), field("description", kStr),
-                   field("initialBid", kInt), field("reserve", kInt), field("dateTime", kTime),
-                   field("expires", kTime), field("seller", kInt), field("category", kInt),
-                   field("extra", kStr)});
-  }
-  if (kind == "person") {
-    return Schema({field("id", kInt), field("name", kStr), field("emailAddress", kStr),
-                   field("creditCard", kStr), field("city", kStr), field("state", kStr),
-                   field("dateTime", kTime), field("extra", kStr)});
-  }
-  return Schema();
-}
-
-namespace {
-
-// For operators whose output fields carry the input's values under the
-// input's names (pass-through and enriching operators): the hashing stays.
 std::optional<std::vector<std::string>> KeepsAll(const std::vector<std::string>& hashed, const OperatorOptions&) {
   return hashed;
 }
 
-// Keyed operators input_keys: the fields of option `option` (may be none:
-// one global key).
 std::function<std::vector<std::vector<std::string>>(const OperatorOptions&)> KeyedBy(std::string option) {
   return [option = std::move(option)](const OperatorOptions& o) {
     return std::vector<std::vector<std::string>>{o.GetList(option)};
   };
 }
 
-// Aggregates emit their key fields as they were and new fields beside them:
-// the hashing stays when every hashed field is a key field.
 std::function<std::optional<std::vector<std::string>>(const std::vector<std::string>&, const OperatorOptions&)>
 KeepsKeyFields(std::string option) {
   return [option = std::move(option)](const std::vector<std::string>& hashed,
@@ -202,370 +177,38 @@ KeepsKeyFields(std::string option) {
   };
 }
 
-OperatorSignature DatagenSignature() {
-  OperatorSignature sig;
-  sig.type = "datagen";
-  sig.role = OperatorRole::kSource;
-  sig.description = "Deterministic generator of (id, key, value, name, ts) rows.";
-  sig.options = {
-      {"events", false, "Total rows over all subtasks; omitted = unbounded."},
-      {"keys", false, "Number of distinct keys (default 1000)."},
-      {"rate", false, "Rows per second over all subtasks; 0 = full speed (default)."},
-      {"base-time", false, "Event time of row 0 in ms since the epoch (default 1436918400000)."},
-  };
-  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
-    SLUICE_ASSIGN_OR_RETURN(int64_t events, o.GetInt("events", -1));
-    SLUICE_ASSIGN_OR_RETURN(int64_t keys, o.GetInt("keys", 1000));
-    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rate", 0));
-    SLUICE_ASSIGN_OR_RETURN(int64_t base, o.GetInt("base-time", 0));
-    (void)base;
-    if (o.Has("events") && events < 0) {
-      return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'events' must be >= 0");
-    }
-    if (keys < 1) return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'keys' must be >= 1");
-    if (rate < 0) return Status::InvalidArgument("operator '" + o.operator_id() + "': option 'rate' must be >= 0");
-    return DatagenSchema();
-  };
-  return sig;
+Result<std::vector<size_t>> FieldIndexes(const OperatorOptions& options, const std::string& option,
+                                         const Schema& input, const std::string& what) {
+  std::vector<size_t> indexes;
+  for (const auto& name : options.GetList(option)) {
+    auto index = input.IndexOf(name);
+    if (!index) return Status::InvalidArgument(what + " '" + name + "' is not in " + input.ToString());
+    indexes.push_back(*index);
+  }
+  return indexes;
 }
 
-OperatorSignature NexmarkSignature() {
-  OperatorSignature sig;
-  sig.type = "nexmark";
-  sig.role = OperatorRole::kSource;
-  sig.description = "Deterministic Nexmark generator; emits the rows of one event kind (bid, auction, person).";
-  sig.options = {
-      {"kind", true, "Event kind to emit: bid, auction or person."},
-      {"events", false, "Total events of all kinds over all subtasks; omitted = unbounded."},
-      {"rate", false, "Events (of all kinds) per second over all subtasks; 0 = full speed (default)."},
-      {"events-per-second", false, "Event-time rate: event n is at base-time + n * 1000 / this ms (default 10000000)."},
-      {"base-time", false, "Event time of event 0 in ms since the epoch (default 1436918400000)."},
-  };
-  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
-    auto error = [&](const std::string& problem) {
-      return Status::InvalidArgument("operator '" + o.operator_id() + "': " + problem);
-    };
-    SLUICE_ASSIGN_OR_RETURN(std::string kind, o.GetString("kind"));
-    SLUICE_ASSIGN_OR_RETURN(int64_t events, o.GetInt("events", -1));
-    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rate", 0));
-    SLUICE_ASSIGN_OR_RETURN(double events_per_second, o.GetDouble("events-per-second", 10'000'000));
-    SLUICE_ASSIGN_OR_RETURN(int64_t base, o.GetInt("base-time", 0));
-    (void)base;
-    Schema schema = NexmarkSchema(kind);
-    if (schema.empty()) return error("option 'kind' must be bid, auction or person, got '" + kind + "'");
-    if (o.Has("events") && events < 0) return error("option 'events' must be >= 0");
-    if (rate < 0) return error("option 'rate' must be >= 0");
-    if (!(events_per_second > 0)) return error("option 'events-per-second' must be positive");
-    return schema;
-  };
-  return sig;
-}
-
-OperatorSignature CalcSignature() {
-  OperatorSignature sig;
-  sig.type = "calc";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Projection and filter over typed expressions.";
-  sig.options = {
-      {"select", false, "List of 'expression AS name' (default: every input field)."},
-      {"where", false, "A BOOL expression; rows where it is not TRUE are dropped."},
-  };
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const Schema& input = in[0];
-    if (o.Has("where")) {
-      SLUICE_ASSIGN_OR_RETURN(std::string where, o.GetString("where"));
-      auto expr = CompileExpression(where, input);
-      if (!expr.ok()) return expr.status().WithPrefix("where '" + where + "'");
-      if ((*expr)->type() != FieldType::kBool) {
-        return Status::InvalidArgument("where '" + where + "' is " +
-                                       std::string(FieldTypeName((*expr)->type())) + ", not BOOL");
-      }
-    }
-    if (!o.Has("select")) return input;
-    Schema output;
-    for (const auto& text : o.GetList("select")) {
-      auto item = ParseSelectItem(text);
-      if (!item.ok()) return item.status().WithPrefix("select '" + text + "'");
-      auto expr = CompileExpression(item->expression, input);
-      if (!expr.ok()) return expr.status().WithPrefix("select '" + text + "'");
-      if (output.IndexOf(item->name)) {
-        return Status::InvalidArgument("select: duplicate output name '" + item->name + "'");
-      }
-      output.Add({item->name, (*expr)->type(), (*expr)->nullable(), (*expr)->scale()});
-    }
-    if (output.empty()) return Status::InvalidArgument("select must name at least one field");
-    return output;
-  };
-  // A hashed field stays hashed when a select item passes it on bare (maybe
-  // renamed); any computation over it may change its value.
-  sig.keeps_partitioning = [](const std::vector<std::string>& hashed,
-                              const OperatorOptions& o) -> std::optional<std::vector<std::string>> {
-    if (!o.Has("select")) return hashed;
-    std::vector<std::string> out;
-    for (const auto& h : hashed) {
-      std::optional<std::string> renamed;
-      for (const auto& text : o.GetList("select")) {
-        auto item = ParseSelectItem(text);
-        if (item.ok() && (item->expression == h || item->expression == "`" + h + "`")) {
-          renamed = item->name;
-          break;
-        }
-      }
-      if (!renamed) return std::nullopt;
-      out.push_back(*renamed);
-    }
-    return out;
-  };
-  return sig;
-}
-
-OperatorSignature KeyedCountSignature() {
-  OperatorSignature sig;
-  sig.type = "keyed-count";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Counts rows per key over a bounded input; emits (key fields..., count) at its end.";
-  sig.options = {{"key", true, "Key fields (a list)."}};
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    Schema output;
-    for (const auto& name : o.GetList("key")) {
-      auto index = in[0].IndexOf(name);
-      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + in[0].ToString());
-      if (output.IndexOf(name)) return Status::InvalidArgument("key field '" + name + "' is named twice");
-      output.Add(in[0].field(*index));
-    }
-    if (output.empty()) return Status::InvalidArgument("option 'key' names no field");
-    if (output.IndexOf("count")) return Status::InvalidArgument("a key field is named 'count', like the output");
-    output.Add({"count", FieldType::kInt64, false, 0});
-    return output;
-  };
-  sig.input_keys = KeyedBy("key");
-  sig.keeps_partitioning = KeepsKeyFields("key");
-  return sig;
-}
-
-OperatorSignature ThrottleSignature() {
-  OperatorSignature sig;
-  sig.type = "throttle";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Passes rows through at most rows-per-second per subtask.";
-  sig.options = {{"rows-per-second", true, "Rate limit of each subtask."}};
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    SLUICE_ASSIGN_OR_RETURN(double rate, o.GetDouble("rows-per-second", 0));
-    if (rate <= 0) return Status::InvalidArgument("option 'rows-per-second' must be positive");
-    return in[0];
-  };
-  sig.keeps_partitioning = KeepsAll;
-  return sig;
-}
-
-OperatorSignature WindowAggregateSignature() {
-  OperatorSignature sig;
-  sig.type = "window-aggregate";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Event-time tumbling, sliding or session windows per key, fired by the watermark.";
-  sig.options = {
-      {"time", false, "The TIMESTAMP field that places a row in windows (event time)."},
-      {"processing-time", false, "true: windows of the wall clock when a row arrives, instead of 'time'."},
-      {"size", false, "Window size (a duration) of tumbling and sliding windows."},
-      {"slide", false, "Slide of sliding windows; omitted = tumbling (slide = size)."},
-      {"gap", false, "Session windows instead: a key's session ends after this long without rows."},
-      {"key", false, "Key fields (a list); omitted = one global window per time range."},
-      {"aggregates", true,
-       "List of 'fn([DISTINCT] arg) [FILTER (WHERE condition)] AS name': count(*), count(x), "
-       "count(DISTINCT x) (not in session windows), sum, min, max (numeric or TIMESTAMP), avg."},
-  };
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const Schema& input = in[0];
-    std::string processing = o.GetStringOr("processing-time", "false");
-    if (processing != "true" && processing != "false") {
-      return Status::InvalidArgument("option 'processing-time' must be true or false");
-    }
-    if ((processing == "true") == o.Has("time")) {
-      return Status::InvalidArgument("give either 'time' (event time) or 'processing-time: true'");
-    }
-    if (processing == "false") {
-      SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
-      auto t = input.IndexOf(time);
-      if (!t || input.field(*t).type != FieldType::kTimestamp) {
-        return Status::InvalidArgument("time field '" + time + "' must be a TIMESTAMP field of " + input.ToString());
-      }
-    }
-    if (o.Has("gap") == o.Has("size")) {
-      return Status::InvalidArgument("give either 'size' (tumbling or sliding windows) or 'gap' (session windows)");
-    }
-    if (o.Has("gap")) {
-      SLUICE_ASSIGN_OR_RETURN(int64_t gap, o.GetDurationMs("gap", 0));
-      if (gap <= 0 || o.Has("slide")) return Status::InvalidArgument("'gap' must be a positive duration, without 'slide'");
-    } else {
-      SLUICE_ASSIGN_OR_RETURN(int64_t size, o.GetDurationMs("size", 0));
-      SLUICE_ASSIGN_OR_RETURN(int64_t slide, o.GetDurationMs("slide", size));
-      if (size <= 0 || slide <= 0) return Status::InvalidArgument("size and slide must be positive durations");
-      if (size % slide != 0) return Status::InvalidArgument("size must be a multiple of slide");
-    }
-    Schema output;
-    for (const auto& name : o.GetList("key")) {
-      auto index = input.IndexOf(name);
-      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + input.ToString());
-      output.Add(input.field(*index));
-    }
-    output.Add({"window_start", FieldType::kTimestamp, false, 0});
-    output.Add({"window_end", FieldType::kTimestamp, false, 0});
-    for (const auto& text : o.GetList("aggregates")) {
-      SLUICE_ASSIGN_OR_RETURN(AggregateSpec spec, ParseAggregate(text, input));
-      // Session windows merge, and their distinct values would have to merge
-      // with them; window accumulators hold no strings.
-      if (spec.distinct && o.Has("gap")) {
-        return Status::InvalidArgument("aggregate '" + text + "': DISTINCT is not supported in session windows");
-      }
-      if (spec.output.type == FieldType::kString) {
-        return Status::InvalidArgument("aggregate '" + text +
-                                       "': min/max of STRING is supported by group-aggregate only");
-      }
-      if (output.IndexOf(spec.name)) return Status::InvalidArgument("output field '" + spec.name + "' is named twice");
-      output.Add(spec.output);
-    }
-    return output;
-  };
-  sig.input_keys = KeyedBy("key");
-  sig.keeps_partitioning = KeepsKeyFields("key");
-  return sig;
-}
-
-OperatorSignature GroupAggregateSignature() {
-  OperatorSignature sig;
-  sig.type = "group-aggregate";
-  sig.role = OperatorRole::kTransform;
-  sig.description =
-      "Unbounded GROUP BY emitting a changelog: (op, key fields..., aggregates...) with op +I, -U, +U or -D; "
-      "an input whose first field is op STRING is a changelog and retracts.";
-  sig.options = {
-      {"key", false, "Key fields (a list); omitted = one global group."},
-      {"aggregates", true,
-       "List of 'fn([DISTINCT] arg) [FILTER (WHERE condition)] [AS name]': count(*), count(x), count(DISTINCT x), "
-       "sum, avg (numeric), min, max (numeric, TIMESTAMP or STRING)."},
-      {"buffer-entries", false, "Keys and distinct values pre-aggregated in memory before a flush (default 16384)."},
-  };
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const Schema& input = in[0];
-    const bool changelog = !input.empty() && input.field(0).name == "op" && input.field(0).type == FieldType::kString;
-    SLUICE_ASSIGN_OR_RETURN(int64_t entries, o.GetInt("buffer-entries", 16384));
-    if (entries < 1) return Status::InvalidArgument("option 'buffer-entries' must be >= 1");
-    Schema output;
-    output.Add({"op", FieldType::kString, false, 0});
-    for (const auto& name : o.GetList("key")) {
-      auto index = input.IndexOf(name);
-      if (!index) return Status::InvalidArgument("key field '" + name + "' is not in " + input.ToString());
-      if (changelog && *index == 0) return Status::InvalidArgument("'op' is the input's row kind, not a key field");
-      if (output.IndexOf(name)) return Status::InvalidArgument("output field '" + name + "' is named twice");
-      output.Add(input.field(*index));
-    }
-    const size_t keys = output.size();
-    for (const auto& text : o.GetList("aggregates")) {
-      SLUICE_ASSIGN_OR_RETURN(AggregateSpec spec, ParseAggregate(text, input));
-      if (output.IndexOf(spec.name)) return Status::InvalidArgument("output field '" + spec.name + "' is named twice");
-      output.Add(spec.output);
-    }
-    if (output.size() == keys) return Status::InvalidArgument("option 'aggregates' names no aggregate");
-    if (output.size() - keys > 255) return Status::InvalidArgument("more than 255 aggregates");
-    return output;
-  };
-  sig.input_keys = KeyedBy("key");
-  sig.keeps_partitioning = KeepsKeyFields("key");
-  return sig;
-}
-
-OperatorSignature WindowMaxSignature() {
-  OperatorSignature sig;
-  sig.type = "window-max";
-  sig.role = OperatorRole::kTransform;
-  sig.description = "Per window, the rows at the maximum of a field, ties included.";
-  sig.options = {{"field", true, "The numeric field to maximize."},
-                 {"time", false, "A TIMESTAMP field placing rows in tumbling windows of 'size'; without it, "
-                                 "windows come from the input's window_start and window_end."},
-                 {"size", false, "Tumbling window size, with 'time'."}};
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const Schema& input = in[0];
-    if (o.Has("time") != o.Has("size")) return Status::InvalidArgument("'time' and 'size' go together");
-    std::vector<std::string> window_fields = {"window_start", "window_end"};
-    if (o.Has("time")) {
-      SLUICE_ASSIGN_OR_RETURN(int64_t size, o.GetDurationMs("size", 0));
-      if (size <= 0) return Status::InvalidArgument("option 'size' must be a positive duration");
-      window_fields = {o.GetStringOr("time", "")};
-    }
-    for (const auto& name : window_fields) {
-      auto f = input.IndexOf(name);
-      if (!f || input.field(*f).type != FieldType::kTimestamp) {
-        return Status::InvalidArgument("the input needs a TIMESTAMP field '" + name +
-                                       "' (window_start and window_end as window-aggregate emits, or 'time')");
-      }
-    }
-    SLUICE_ASSIGN_OR_RETURN(std::string field, o.GetString("field"));
-    auto f = input.IndexOf(field);
-    if (!f) return Status::InvalidArgument("field '" + field + "' is not in " + input.ToString());
-    FieldType t = input.field(*f).type;
-    if (t != FieldType::kInt64 && t != FieldType::kDouble && t != FieldType::kTimestamp && t != FieldType::kDecimal) {
-      return Status::InvalidArgument("field '" + field + "' must be numeric");
-    }
-    return input;
-  };
-  // Its key is the window: window_start, or none for windows of 'time' (one
-  // global maximum per window).
-  sig.input_keys = [](const OperatorOptions& o) {
-    return std::vector<std::vector<std::string>>{
-        o.Has("time") ? std::vector<std::string>{} : std::vector<std::string>{"window_start"}};
-  };
-  sig.keeps_partitioning = KeepsAll;
-  return sig;
-}
-
-OperatorSignature SinkSignature(std::string type, std::string description,
-                                std::vector<OptionSpec> options) {
-  OperatorSignature sig;
-  sig.type = std::move(type);
-  sig.role = OperatorRole::kSink;
-  sig.description = std::move(description);
-  sig.options = std::move(options);
-  sig.infer_output = [](const std::vector<Schema>&, const OperatorOptions&) -> Result<Schema> {
-    return Schema();
-  };
-  return sig;
-}
-
-}  // namespace
-
+// Adding an operator: one line here (its signature, from its spec file) and
+// one in OperatorRegistry::Builtin() (its runtime); see
+// docs/adding-an-operator.md.
 OperatorCatalog OperatorCatalog::Builtin() {
   OperatorCatalog catalog;
   catalog.Add(DatagenSignature());
   catalog.Add(NexmarkSignature());
+  catalog.Add(FileSourceSignature());
   catalog.Add(CalcSignature());
   catalog.Add(KeyedCountSignature());
   catalog.Add(ThrottleSignature());
   catalog.Add(WindowAggregateSignature());
   catalog.Add(GroupAggregateSignature());
   catalog.Add(WindowMaxSignature());
-  AddJoinSignatures(&catalog);
+  catalog.Add(JoinSignature());
+  catalog.Add(WindowJoinSignature());
   catalog.Add(TopNSignature());
   catalog.Add(LookupJoinSignature());
-  catalog.Add(FileSourceSignature());
-  OperatorSignature file_sink =
-      SinkSignature("file-sink", "JSON lines, one file per subtask: <path>/part-<subtask>.jsonl.",
-                    {{"path", true, "Output directory, created if missing; empty = discard rows."},
-                     {"partition-by", false, "Fields whose values name subdirectories: <path>/<field>=<value>/..."},
-                     {"overwrite", false, "true: delete the part files an earlier run left in 'path' (default "
-                                          "false: a job whose 'path' holds files is refused)."}});
-  file_sink.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    const std::string overwrite = o.GetStringOr("overwrite", "false");
-    if (overwrite != "true" && overwrite != "false") {
-      return Status::InvalidArgument("option 'overwrite' must be true or false, got '" + overwrite + "'");
-    }
-    for (const auto& name : o.GetList("partition-by")) {
-      if (!in[0].IndexOf(name)) return Status::InvalidArgument("partition field '" + name + "' is not in " + in[0].ToString());
-    }
-    return Schema();
-  };
-  catalog.Add(std::move(file_sink));
-  catalog.Add(SinkSignature("print", "JSON lines on the worker's standard output, prefixed '<subtask>> '.", {}));
-  catalog.Add(SinkSignature("blackhole", "Discards every row (for benchmarks).", {}));
+  catalog.Add(FileSinkSignature());
+  catalog.Add(PrintSignature());
+  catalog.Add(BlackholeSignature());
   return catalog;
 }
 

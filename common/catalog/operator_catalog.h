@@ -40,8 +40,10 @@ class OperatorOptions {
   Result<int64_t> GetDurationMs(const std::string& name, int64_t fallback) const;
   std::vector<std::string> GetList(const std::string& name) const;
 
- private:
+  // "operator '<id>': option '<name>' <problem>".
   Status Error(const std::string& name, const std::string& problem) const;
+
+ private:
 
   std::string operator_id_;
   Map values_;
@@ -99,20 +101,47 @@ class OperatorCatalog {
   std::map<std::string, OperatorSignature> signatures_;
 };
 
-// The schema of the `datagen` source, and its documented, deterministic
-// formulas (docs/job-files.md): for event id n,
-//   key = n % keys, value = (n * 7919) % 1000, name = "name-<key>",
-//   ts = base-time + n (milliseconds).
-Schema DatagenSchema();
+// An error of a spec's parser, as the runtime reports it: prefixed
+// "operator '<id>'" unless it names the operator already (the errors of
+// OperatorOptions do). The catalog's Resolve adds the type too.
+Status NameOperator(const std::string& operator_id, const Status& status);
 
-// The schema of the `nexmark` source for an event kind (docs/nexmark.md), as
-// the Flink nexmark suite's views, every field NOT NULL:
-//   bid:     auction, bidder, price BIGINT, channel, url STRING, dateTime TIMESTAMP, extra STRING
-//   auction: id BIGINT, itemName, description STRING, initialBid, reserve BIGINT,
-//            dateTime, expires TIMESTAMP, seller, category BIGINT, extra STRING
-//   person:  id BIGINT, name, emailAddress, creditCard, city, state STRING,
-//            dateTime TIMESTAMP, extra STRING
-// An empty schema for any other kind.
-Schema NexmarkSchema(const std::string& kind);
+// Pieces the signatures of several operators share.
+//
+// For operators whose output fields carry the input's values under the
+// input's names (pass-through and enriching operators): the hashing stays.
+std::optional<std::vector<std::string>> KeepsAll(const std::vector<std::string>& hashed, const OperatorOptions&);
+// input_keys of an operator keyed by the fields of one option (may be none:
+// one global key).
+std::function<std::vector<std::vector<std::string>>(const OperatorOptions&)> KeyedBy(std::string option);
+// Aggregates emit their key fields as they were and new fields beside them:
+// the hashing stays when every hashed field is a key field.
+std::function<std::optional<std::vector<std::string>>(const std::vector<std::string>&, const OperatorOptions&)>
+KeepsKeyFields(std::string option);
+// infer_output from a spec's parser: the spec's `output`, or an empty
+// schema for a sink's spec (which has none). For sources the parser takes the
+// options only; for one-input operators and sinks, also the input schema.
+template <typename Spec>
+std::function<Result<Schema>(const std::vector<Schema>&, const OperatorOptions&)> OutputOf(
+    Result<Spec> (*parse)(const OperatorOptions&, const Schema&)) {
+  return [parse](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
+    SLUICE_ASSIGN_OR_RETURN(Spec spec, parse(o, in[0]));
+    if constexpr (requires { spec.output; }) return spec.output;
+    else return Schema();
+  };
+}
+template <typename Spec>
+std::function<Result<Schema>(const std::vector<Schema>&, const OperatorOptions&)> OutputOf(
+    Result<Spec> (*parse)(const OperatorOptions&)) {
+  return [parse](const std::vector<Schema>&, const OperatorOptions& o) -> Result<Schema> {
+    SLUICE_ASSIGN_OR_RETURN(Spec spec, parse(o));
+    return spec.output;
+  };
+}
+
+// The fields named by a list option, as indexes into `input`; an unknown
+// name is "<what> '<name>' is not in <schema>".
+Result<std::vector<size_t>> FieldIndexes(const OperatorOptions& options, const std::string& option,
+                                         const Schema& input, const std::string& what);
 
 }  // namespace sluice

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/catalog/datagen_spec.h"
+
 namespace sluice {
 namespace {
 

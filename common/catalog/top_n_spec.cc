@@ -68,17 +68,12 @@ OperatorSignature TopNSignature() {
       {"n", false, "How many rows per key (default 1)."},
       {"rank-field", false, "Name of an output column holding the row number (1..n); omitted = none."},
   };
-  sig.infer_output = [](const std::vector<Schema>& in, const OperatorOptions& o) -> Result<Schema> {
-    SLUICE_ASSIGN_OR_RETURN(TopNSpec spec, ParseTopN(o, in[0]));
-    return spec.output;
-  };
+  sig.infer_output = OutputOf(&ParseTopN);
   sig.input_keys = [](const OperatorOptions& o) {
     return std::vector<std::vector<std::string>>{o.GetList("partition-by")};
   };
   // The output is `op`, then the input's fields as they were.
-  sig.keeps_partitioning = [](const std::vector<std::string>& hashed, const OperatorOptions&) {
-    return std::optional<std::vector<std::string>>(hashed);
-  };
+  sig.keeps_partitioning = KeepsAll;
   return sig;
 }
 

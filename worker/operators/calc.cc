@@ -3,23 +3,17 @@
 namespace sluice {
 
 Result<std::unique_ptr<Operator>> CalcOperator::Create(const OperatorSetup& setup) {
+  SLUICE_ASSIGN_OR_RETURN(CalcSpec spec, BindSpec(setup, ParseCalc(setup.options, setup.input)));
+  // The spec has type-checked every expression against this input.
   std::unique_ptr<CompiledExpression> where;
-  if (setup.options.Has("where")) {
-    SLUICE_ASSIGN_OR_RETURN(std::string text, setup.options.GetString("where"));
-    auto compiled = CompileExpression(text, setup.input);
-    if (!compiled.ok()) return compiled.status().WithPrefix("operator '" + setup.id + "': where");
-    where = std::move(*compiled);
+  if (!spec.where.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(where, CompileExpression(spec.where, setup.input));
   }
   std::vector<std::unique_ptr<CompiledExpression>> select;
-  for (const auto& text : setup.options.GetList("select")) {
-    auto item = ParseSelectItem(text);
-    if (!item.ok()) return item.status().WithPrefix("operator '" + setup.id + "': select");
-    auto compiled = CompileExpression(item->expression, setup.input);
-    if (!compiled.ok()) return compiled.status().WithPrefix("operator '" + setup.id + "': select");
-    select.push_back(std::move(*compiled));
+  for (const auto& item : spec.select) {
+    SLUICE_ASSIGN_OR_RETURN(select.emplace_back(), CompileExpression(item.expression, setup.input));
   }
-  size_t fields = select.empty() ? setup.input.size() : select.size();
-  return std::unique_ptr<Operator>(new CalcOperator(std::move(where), std::move(select), fields));
+  return std::unique_ptr<Operator>(new CalcOperator(std::move(where), std::move(select), spec.output.size()));
 }
 
 CalcOperator::CalcOperator(std::unique_ptr<CompiledExpression> where,

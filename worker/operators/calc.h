@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/catalog/calc_spec.h"
 #include "common/expr/expression.h"
 #include "worker/operators/operator.h"
 

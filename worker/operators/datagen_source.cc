@@ -14,13 +14,9 @@ int64_t MonotonicMs() {
 }  // namespace
 
 Result<std::unique_ptr<SourceOperator>> DatagenSource::Create(const OperatorSetup& setup) {
-  SLUICE_ASSIGN_OR_RETURN(int64_t events, setup.options.GetInt("events", -1));
-  SLUICE_ASSIGN_OR_RETURN(int64_t keys, setup.options.GetInt("keys", 1000));
-  SLUICE_ASSIGN_OR_RETURN(double rate, setup.options.GetDouble("rate", 0));
-  SLUICE_ASSIGN_OR_RETURN(int64_t base, setup.options.GetInt("base-time", 1436918400000));
-  if (keys < 1) return Status::InvalidArgument("operator '" + setup.id + "': keys must be >= 1");
-  return std::unique_ptr<SourceOperator>(
-      new DatagenSource(events, keys, rate, base, setup.subtask, setup.parallelism));
+  SLUICE_ASSIGN_OR_RETURN(DatagenSpec spec, BindSpec(setup, ParseDatagen(setup.options)));
+  return std::unique_ptr<SourceOperator>(new DatagenSource(spec.events, spec.keys, spec.rate, spec.base_time_ms,
+                                                           setup.subtask, setup.parallelism));
 }
 
 DatagenSource::DatagenSource(int64_t events, int64_t keys, double rate, int64_t base_time, int subtask,

@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "common/catalog/datagen_spec.h"
 #include "common/records/row.h"
 #include "worker/operators/operator.h"
 #include "worker/operators/rescaled_positions.h"

@@ -20,9 +20,8 @@ int FileSource::OwnerOf(const std::string& name, int parallelism) {
 }
 
 Result<std::unique_ptr<SourceOperator>> FileSource::Create(const OperatorSetup& setup) {
-  auto spec = ParseFileSource(setup.options);
-  if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
-  return std::unique_ptr<SourceOperator>(new FileSource(setup.id, std::move(*spec), setup.subtask, setup.parallelism));
+  SLUICE_ASSIGN_OR_RETURN(FileSourceSpec spec, BindSpec(setup, ParseFileSource(setup.options)));
+  return std::unique_ptr<SourceOperator>(new FileSource(setup.id, std::move(spec), setup.subtask, setup.parallelism));
 }
 
 FileSource::FileSource(std::string id, FileSourceSpec spec, int subtask, int parallelism)

@@ -15,9 +15,6 @@ constexpr uint8_t kResultState = 1;
 constexpr uint8_t kDistinctState = 2;
 constexpr uint8_t kExtremeState = 3;
 constexpr size_t kPrefixBytes = 3;  // key group and state byte
-// Groups and values buffered before a flush: a few MiB with a dozen
-// aggregates, enough to fold the rows of a watermark interval on busy keys.
-constexpr int64_t kDefaultBufferEntries = 16384;
 // Flink's nexmark setup flushes mini-batches after at most 2 s; a second
 // keeps results as fresh when watermarks do not come.
 constexpr int64_t kFlushIntervalMs = 1000;
@@ -32,10 +29,6 @@ std::vector<typename Map::value_type*> SortedByKey(Map& map) {
   for (auto& entry : map) entries.push_back(&entry);
   std::sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
   return entries;
-}
-
-bool IsChangelog(const Schema& input) {
-  return !input.empty() && input.field(0).name == "op" && input.field(0).type == FieldType::kString;
 }
 
 // Order-preserving bytes of a value: integers as state_key.h writes them,
@@ -67,23 +60,19 @@ void AppendOrdered(const Value& v, std::string* out) {
 }  // namespace
 
 Result<std::unique_ptr<Operator>> GroupAggregateOperator::Create(const OperatorSetup& setup) {
+  SLUICE_ASSIGN_OR_RETURN(GroupAggregateSpec spec, BindSpec(setup, ParseGroupAggregate(setup.options, setup.input)));
   std::unique_ptr<GroupAggregateOperator> op(new GroupAggregateOperator());
   const std::string where = "operator '" + setup.id + "'";
   const Schema& input = setup.input;
   op->id_ = setup.id;
-  op->changelog_ = IsChangelog(input);
+  op->changelog_ = spec.changelog;
   op->input_ = input;
-  SLUICE_ASSIGN_OR_RETURN(std::vector<size_t> key_fields, KeyFieldsOf(setup));
+  std::vector<size_t> key_fields = spec.key;
   for (size_t i = 0; i < key_fields.size(); ++i) {
-    if (op->changelog_ && key_fields[i] == 0) {
-      return Status::InvalidArgument(where + ": 'op' is the input's row kind, not a key field");
-    }
     op->key_positions_.push_back(i);
     op->key_schema_.Add(input.field(key_fields[i]));
   }
-  SLUICE_ASSIGN_OR_RETURN(int64_t entries, setup.options.GetInt("buffer-entries", kDefaultBufferEntries));
-  if (entries < 1) return Status::InvalidArgument(where + ": option 'buffer-entries' must be >= 1");
-  op->max_entries_ = static_cast<size_t>(entries);
+  op->max_entries_ = static_cast<size_t>(spec.buffer_entries);
 
   // Arguments and filters are compiled once each however many aggregates
   // share them: q15's twelve aggregates evaluate three filters and two fields.
@@ -98,22 +87,20 @@ Result<std::unique_ptr<Operator>> GroupAggregateOperator::Create(const OperatorS
     op->expressions_.push_back(std::move(*compiled));
     return static_cast<int>(texts.size() - 1);
   };
-  for (const auto& text : setup.options.GetList("aggregates")) {
-    auto spec = ParseAggregate(text, input);
-    if (!spec.ok()) return spec.status().WithPrefix(where);
+  for (const AggregateSpec& aggregate : spec.aggregates) {
     Aggregate g;
-    g.spec = *spec;
-    g.extreme = spec->function == AggregateFunction::kMin || spec->function == AggregateFunction::kMax;
-    if (!spec->argument.empty()) {
-      SLUICE_ASSIGN_OR_RETURN(g.argument, expression(spec->argument));
+    g.spec = aggregate;
+    g.extreme = aggregate.function == AggregateFunction::kMin || aggregate.function == AggregateFunction::kMax;
+    if (!aggregate.argument.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(g.argument, expression(aggregate.argument));
       g.type = op->expressions_[g.argument]->type();
       g.scale = op->expressions_[g.argument]->scale();
     }
-    if (!spec->filter.empty()) {
-      SLUICE_ASSIGN_OR_RETURN(g.filter, expression(spec->filter));
+    if (!aggregate.filter.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(g.filter, expression(aggregate.filter));
     }
     const size_t a = op->aggregates_.size();
-    if (spec->distinct) {
+    if (aggregate.distinct) {
       auto& sets = op->distinct_sets_;
       auto set = std::find_if(sets.begin(), sets.end(), [&](const DistinctSet& s) { return s.argument == g.argument; });
       if (set == sets.end()) set = sets.insert(sets.end(), DistinctSet{g.argument, {}});
@@ -125,13 +112,7 @@ Result<std::unique_ptr<Operator>> GroupAggregateOperator::Create(const OperatorS
     if (g.extreme && op->changelog_) op->has_changelog_extremes_ = true;
     op->aggregates_.push_back(std::move(g));
   }
-  if (op->aggregates_.empty()) return Status::InvalidArgument(where + ": option 'aggregates' names no aggregate");
-  // Aggregate and set indexes are one byte in state keys.
-  if (op->aggregates_.size() > 255) return Status::InvalidArgument(where + ": more than 255 aggregates");
-
-  op->out_schema_.Add({"op", FieldType::kString, false, 0});
-  for (size_t f : key_fields) op->out_schema_.Add(input.field(f));
-  for (const auto& g : op->aggregates_) op->out_schema_.Add(g.spec.output);
+  op->out_schema_ = spec.output;
   for (size_t f = 1; f < op->out_schema_.size(); ++f) op->copy_positions_.push_back(f);
   op->values_.resize(op->expressions_.size());
   op->key_builder_ = std::make_unique<RowBuilder>(key_fields.size());

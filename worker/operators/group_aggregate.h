@@ -31,7 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/catalog/aggregate_spec.h"
+#include "common/catalog/group_aggregate_spec.h"
 #include "common/expr/expression.h"
 #include "worker/operators/keyed_state.h"
 #include "worker/operators/operator.h"

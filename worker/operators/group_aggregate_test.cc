@@ -15,6 +15,7 @@
 #include "worker/operators/testing/json_collector.h"
 
 #include "common/records/row_json.h"
+#include "common/catalog/datagen_spec.h"
 #include "worker/operators/operator_registry.h"
 #include "worker/operators/window_aggregate.h"
 

@@ -13,9 +13,8 @@ constexpr size_t kPrefixBytes = 3;
 
 Result<std::unique_ptr<Operator>> JoinOperator::Create(const OperatorSetup& setup) {
   std::unique_ptr<JoinOperator> op(new JoinOperator());
-  auto spec = ParseJoin(setup.type, setup.options, setup.input, setup.second_input);
-  if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
-  op->spec_ = std::move(*spec);
+  SLUICE_ASSIGN_OR_RETURN(op->spec_,
+                          BindSpec(setup, ParseJoin(setup.type, setup.options, setup.input, setup.second_input)));
   const std::string* expires[2] = {&op->spec_.left_expires, &op->spec_.right_expires};
   const std::vector<size_t>* keys[2] = {&op->spec_.left_keys, &op->spec_.right_keys};
   const Schema* schemas[2] = {&setup.input, &setup.second_input};

@@ -11,10 +11,10 @@ constexpr size_t kMaxBufferedKeys = 32768;
 }  // namespace
 
 Result<std::unique_ptr<Operator>> KeyedCountOperator::Create(const OperatorSetup& setup) {
+  SLUICE_ASSIGN_OR_RETURN(KeyedCountSpec spec, BindSpec(setup, ParseKeyedCount(setup.options, setup.input)));
   std::unique_ptr<KeyedCountOperator> op(new KeyedCountOperator());
-  SLUICE_ASSIGN_OR_RETURN(std::vector<size_t> keys, KeyFieldsOf(setup));
-  op->key_builder_ = std::make_unique<RowBuilder>(keys.size());
-  op->key_ = KeyContext(std::move(keys), setup.input, setup.max_parallelism);
+  op->key_builder_ = std::make_unique<RowBuilder>(spec.key.size());
+  op->key_ = KeyContext(std::move(spec.key), setup.input, setup.max_parallelism);
   op->input_ = setup.input;
   op->touched_.assign(static_cast<size_t>(setup.max_parallelism), false);
   SLUICE_ASSIGN_OR_RETURN(op->state_, OpenOperatorState(setup));

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/catalog/keyed_count_spec.h"
 #include "worker/operators/keyed_state.h"
 #include "worker/operators/operator.h"
 

@@ -42,14 +42,4 @@ Result<int64_t> TakeDue(KeyedStateBackend& state, const std::vector<bool>& key_g
   return next;
 }
 
-Result<std::vector<size_t>> KeyFieldsOf(const OperatorSetup& setup, const char* option) {
-  std::vector<size_t> fields;
-  for (const auto& name : setup.options.GetList(option)) {
-    auto index = setup.input.IndexOf(name);
-    if (!index) return Status::InvalidArgument("operator '" + setup.id + "': no key field '" + name + "' in the input");
-    fields.push_back(*index);
-  }
-  return fields;
-}
-
 }  // namespace sluice

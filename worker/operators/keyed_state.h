@@ -58,9 +58,6 @@ Result<int64_t> TakeDue(KeyedStateBackend& state, const std::vector<bool>& key_g
 // when the watermark reaches end - 1.
 inline int64_t DueWindowEnd(int64_t watermark) { return watermark == INT64_MAX ? INT64_MAX : watermark + 1; }
 
-// Resolves the operator's 'key' option to field indexes of the input.
-Result<std::vector<size_t>> KeyFieldsOf(const OperatorSetup& setup, const char* option = "key");
-
 // Appends/reads plain values to/from state values (host byte order: state
 // is local to a task's machine, and checkpoints move whole files between
 // machines of one architecture).

@@ -11,9 +11,7 @@ namespace sluice {
 
 Result<std::unique_ptr<Operator>> LookupJoinOperator::Create(const OperatorSetup& setup) {
   std::unique_ptr<LookupJoinOperator> op(new LookupJoinOperator());
-  auto spec = ParseLookupJoin(setup.options, setup.input);
-  if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
-  op->spec_ = std::move(*spec);
+  SLUICE_ASSIGN_OR_RETURN(op->spec_, BindSpec(setup, ParseLookupJoin(setup.options, setup.input)));
   op->input_ = setup.input;
   SLUICE_ASSIGN_OR_RETURN(op->key_, CompileExpression(op->spec_.key, setup.input));
   for (size_t i = 0; i < setup.input.size(); ++i) op->input_fields_.push_back(i);

@@ -34,23 +34,18 @@ Result<std::unique_ptr<SourceOperator>> NexmarkSource::Create(const OperatorSetu
   auto error = [&](const std::string& problem) {
     return Status::InvalidArgument("operator '" + setup.id + "': " + problem);
   };
-  SLUICE_ASSIGN_OR_RETURN(std::string kind_name, setup.options.GetString("kind"));
-  auto kind = nexmark::ParseEventKind(kind_name);
-  if (!kind) return error("option 'kind' must be bid, auction or person, got '" + kind_name + "'");
+  SLUICE_ASSIGN_OR_RETURN(NexmarkSpec spec, BindSpec(setup, ParseNexmark(setup.options)));
+  auto kind = nexmark::ParseEventKind(spec.kind);
+  if (!kind) return error("no generator for event kind '" + spec.kind + "'");  // NexmarkSchema knows it
   nexmark::NexmarkConfig config;
-  SLUICE_ASSIGN_OR_RETURN(config.events, setup.options.GetInt("events", -1));
-  SLUICE_ASSIGN_OR_RETURN(double rate, setup.options.GetDouble("rate", 0));
-  SLUICE_ASSIGN_OR_RETURN(config.events_per_second,
-                          setup.options.GetDouble("events-per-second", config.events_per_second));
-  SLUICE_ASSIGN_OR_RETURN(config.base_time_ms, setup.options.GetInt("base-time", config.base_time_ms));
-  if (setup.options.Has("events") && config.events < 0) return error("option 'events' must be >= 0");
-  if (rate < 0) return error("option 'rate' must be >= 0");
-  if (!(config.events_per_second > 0)) return error("option 'events-per-second' must be positive");
+  config.events = spec.events;
+  config.events_per_second = spec.events_per_second;
+  config.base_time_ms = spec.base_time_ms;
   if (setup.parallelism < 1 || setup.subtask < 0 || setup.subtask >= setup.parallelism) {
     return error("bad subtask " + std::to_string(setup.subtask) + " of " + std::to_string(setup.parallelism));
   }
   return std::unique_ptr<SourceOperator>(
-      new NexmarkSource(*kind, config, rate, setup.subtask, setup.parallelism));
+      new NexmarkSource(*kind, config, spec.rate, setup.subtask, setup.parallelism));
 }
 
 NexmarkSource::NexmarkSource(EventKind kind, nexmark::NexmarkConfig config, double rate, int subtask,

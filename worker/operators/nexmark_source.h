@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "common/catalog/nexmark_spec.h"
 #include "common/records/row.h"
 #include "worker/operators/nexmark/generator.h"
 #include "worker/operators/operator.h"

@@ -56,6 +56,17 @@ struct OperatorSetup {
   Logger log;
 };
 
+// The operator's spec, bound by its parser in common/catalog/<type>_spec.h
+// (the one the catalog validated the job with), e.g.
+//   SLUICE_ASSIGN_OR_RETURN(CalcSpec spec, BindSpec(setup, ParseCalc(setup.options, setup.input)));
+// Errors name the operator. Runtimes take types and options from the spec
+// and never read setup.options themselves.
+template <typename Spec>
+Result<Spec> BindSpec(const OperatorSetup& setup, Result<Spec> spec) {
+  if (!spec.ok()) return NameOperator(setup.id, spec.status());
+  return spec;
+}
+
 // Operators report errors met while processing a row through Fail(); the
 // task checks failure() after every batch, which keeps Status off the
 // per-row path.

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "worker/operators/testing/json_collector.h"
+#include "common/catalog/datagen_spec.h"
 #include "worker/operators/operator_registry.h"
 #include "worker/operators/window_aggregate.h"
 

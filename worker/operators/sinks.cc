@@ -14,18 +14,12 @@
 namespace sluice {
 
 Result<std::unique_ptr<Operator>> FileSink::Create(const OperatorSetup& setup) {
-  SLUICE_ASSIGN_OR_RETURN(std::string path, setup.options.GetString("path"));
+  SLUICE_ASSIGN_OR_RETURN(FileSinkSpec spec, BindSpec(setup, ParseFileSink(setup.options, setup.input)));
   // An empty path writes nothing: job files can make their output optional
   // (path: ${output}, output defaulting to "").
-  if (path.empty()) return BlackholeSink::Create(setup);
-  std::vector<size_t> partition_fields;
-  for (const auto& name : setup.options.GetList("partition-by")) {
-    auto index = setup.input.IndexOf(name);
-    if (!index) return Status::InvalidArgument("operator '" + setup.id + "': no partition field '" + name + "'");
-    partition_fields.push_back(*index);
-  }
-  return std::unique_ptr<Operator>(new FileSink(path, setup.subtask, setup.parallelism, setup.input,
-                                                std::move(partition_fields), setup.checkpointing,
+  if (spec.path.empty()) return std::unique_ptr<Operator>(new BlackholeSink());
+  return std::unique_ptr<Operator>(new FileSink(spec.path, setup.subtask, setup.parallelism, setup.input,
+                                                std::move(spec.partition_by), setup.checkpointing,
                                                 setup.restored_checkpoint, setup.attempt));
 }
 
@@ -279,6 +273,7 @@ Status FileSink::RecoverStaged() {
 }
 
 Result<std::unique_ptr<Operator>> PrintSink::Create(const OperatorSetup& setup) {
+  SLUICE_RETURN_IF_ERROR(BindSpec(setup, ParsePrint(setup.options, setup.input)).status());
   return std::unique_ptr<Operator>(new PrintSink(setup.subtask, setup.input));
 }
 
@@ -294,7 +289,8 @@ Status PrintSink::Finish(Collector&) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Operator>> BlackholeSink::Create(const OperatorSetup&) {
+Result<std::unique_ptr<Operator>> BlackholeSink::Create(const OperatorSetup& setup) {
+  SLUICE_RETURN_IF_ERROR(BindSpec(setup, ParseBlackhole(setup.options, setup.input)).status());
   return std::unique_ptr<Operator>(new BlackholeSink());
 }
 

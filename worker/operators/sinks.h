@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "common/catalog/blackhole_spec.h"
+#include "common/catalog/file_sink_spec.h"
+#include "common/catalog/print_spec.h"
 #include "worker/operators/operator.h"
 
 namespace sluice {

@@ -5,9 +5,8 @@
 namespace sluice {
 
 Result<std::unique_ptr<Operator>> ThrottleOperator::Create(const OperatorSetup& setup) {
-  SLUICE_ASSIGN_OR_RETURN(double rate, setup.options.GetDouble("rows-per-second", 0));
-  if (rate <= 0) return Status::InvalidArgument("operator '" + setup.id + "': rows-per-second must be positive");
-  return std::unique_ptr<Operator>(new ThrottleOperator(rate));
+  SLUICE_ASSIGN_OR_RETURN(ThrottleSpec spec, BindSpec(setup, ParseThrottle(setup.options, setup.input)));
+  return std::unique_ptr<Operator>(new ThrottleOperator(spec.rows_per_second));
 }
 
 Status ThrottleOperator::Open() {

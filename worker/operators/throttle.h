@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "common/catalog/throttle_spec.h"
 #include "worker/operators/operator.h"
 
 namespace sluice {

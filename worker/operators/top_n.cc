@@ -20,9 +20,7 @@ void SplitRows(std::string_view bytes, std::vector<RowView>* rows) {
 
 Result<std::unique_ptr<Operator>> TopNOperator::Create(const OperatorSetup& setup) {
   std::unique_ptr<TopNOperator> op(new TopNOperator());
-  auto spec = ParseTopN(setup.options, setup.input);
-  if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
-  op->spec_ = std::move(*spec);
+  SLUICE_ASSIGN_OR_RETURN(op->spec_, BindSpec(setup, ParseTopN(setup.options, setup.input)));
   op->input_ = setup.input;
   op->key_ = KeyContext(op->spec_.partition_by, setup.input, setup.max_parallelism);
   for (size_t i = 0; i < setup.input.size(); ++i) op->all_fields_.push_back(i);

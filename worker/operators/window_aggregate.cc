@@ -63,57 +63,34 @@ void AppendDistinctValue(const Value& v, std::string* out) {
 }  // namespace
 
 Result<std::unique_ptr<Operator>> WindowAggregateOperator::Create(const OperatorSetup& setup) {
+  SLUICE_ASSIGN_OR_RETURN(WindowAggregateSpec spec,
+                          BindSpec(setup, ParseWindowAggregate(setup.options, setup.input)));
   std::unique_ptr<WindowAggregateOperator> op(new WindowAggregateOperator());
-  const auto& o = setup.options;
-  op->processing_time_ = o.GetStringOr("processing-time", "false") == "true";
-  if (!op->processing_time_) {
-    SLUICE_ASSIGN_OR_RETURN(std::string time, o.GetString("time"));
-    auto t = setup.input.IndexOf(time);
-    if (!t) return Status::InvalidArgument("operator '" + setup.id + "': no time field '" + time + "'");
-    op->time_field_ = *t;
-  }
-  SLUICE_ASSIGN_OR_RETURN(op->gap_, o.GetDurationMs("gap", 0));
-  SLUICE_ASSIGN_OR_RETURN(op->size_, o.GetDurationMs("size", 0));
-  SLUICE_ASSIGN_OR_RETURN(op->slide_, o.GetDurationMs("slide", op->size_));
-  if (op->gap_ <= 0 && (op->size_ <= 0 || op->slide_ <= 0 || op->size_ % op->slide_ != 0)) {
-    return Status::InvalidArgument("operator '" + setup.id + "': size must be a positive multiple of slide");
-  }
-  SLUICE_ASSIGN_OR_RETURN(std::vector<size_t> key_fields, KeyFieldsOf(setup));
+  op->processing_time_ = spec.processing_time;
+  if (spec.time) op->time_field_ = *spec.time;
+  op->gap_ = spec.gap_ms;
+  op->size_ = spec.size_ms;
+  op->slide_ = spec.slide_ms;
+  const std::vector<size_t>& key_fields = spec.key;
   for (size_t i = 0; i < key_fields.size(); ++i) {
     op->key_positions_.push_back(i);
     op->key_schema_.Add(setup.input.field(key_fields[i]));
   }
   op->input_ = setup.input;
-  for (const auto& text : o.GetList("aggregates")) {
-    auto spec = ParseAggregate(text, setup.input);
-    if (!spec.ok()) return spec.status().WithPrefix("operator '" + setup.id + "'");
-    auto unsupported = [&](const std::string& problem) {
-      return Status::InvalidArgument("operator '" + setup.id + "': aggregate '" + text + "': " + problem);
-    };
-    if (spec->distinct && op->gap_ > 0) return unsupported("DISTINCT is not supported in session windows");
-    if (spec->output.type == FieldType::kString) {
-      return unsupported("min/max of STRING is supported by group-aggregate only");
-    }
+  // The spec has type-checked every argument and filter against this input.
+  for (const AggregateSpec& aggregate : spec.aggregates) {
     std::unique_ptr<CompiledExpression> argument, filter;
-    if (!spec->argument.empty()) {
-      auto compiled = CompileExpression(spec->argument, setup.input);
-      if (!compiled.ok()) return compiled.status();
-      argument = std::move(*compiled);
+    if (!aggregate.argument.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(argument, CompileExpression(aggregate.argument, setup.input));
     }
-    if (!spec->filter.empty()) {
-      auto compiled = CompileExpression(spec->filter, setup.input);
-      if (!compiled.ok()) return compiled.status();
-      filter = std::move(*compiled);
+    if (!aggregate.filter.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(filter, CompileExpression(aggregate.filter, setup.input));
     }
-    op->has_distinct_ = op->has_distinct_ || spec->distinct;
-    op->specs_.push_back(*spec);
+    op->has_distinct_ = op->has_distinct_ || aggregate.distinct;
     op->arguments_.push_back(std::move(argument));
     op->filters_.push_back(std::move(filter));
   }
-  // A distinct value's key holds its aggregate's index in one byte.
-  if (op->has_distinct_ && op->specs_.size() > 255) {
-    return Status::InvalidArgument("operator '" + setup.id + "': more than 255 aggregates");
-  }
+  op->specs_ = spec.aggregates;
   op->values_.resize(op->specs_.size());
   op->passes_.resize(op->specs_.size());
   op->distinct_values_.resize(op->specs_.size());

@@ -27,7 +27,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/catalog/aggregate_spec.h"
+#include "common/catalog/window_aggregate_spec.h"
 #include "common/expr/expression.h"
 #include "worker/operators/keyed_state.h"
 #include "worker/operators/operator.h"

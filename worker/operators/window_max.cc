@@ -14,26 +14,14 @@ constexpr size_t kMaxBufferedWindows = 4096;
 }  // namespace
 
 Result<std::unique_ptr<Operator>> WindowMaxOperator::Create(const OperatorSetup& setup) {
-  SLUICE_ASSIGN_OR_RETURN(std::string field, setup.options.GetString("field"));
-  auto value = setup.input.IndexOf(field);
-  if (!value) return Status::InvalidArgument("operator '" + setup.id + "': no field '" + field + "'");
-  bool is_double = setup.input.field(*value).type == FieldType::kDouble;
-  SLUICE_ASSIGN_OR_RETURN(int64_t size, setup.options.GetDurationMs("size", 0));
-  std::unique_ptr<WindowMaxOperator> op;
+  SLUICE_ASSIGN_OR_RETURN(WindowMaxSpec spec, BindSpec(setup, ParseWindowMax(setup.options, setup.input)));
+  const bool is_double = setup.input.field(spec.field).type == FieldType::kDouble;
+  std::unique_ptr<WindowMaxOperator> op(
+      new WindowMaxOperator(spec.window_start, spec.window_end, spec.field, is_double, spec.size_ms));
+  // The key is the window: its start, or one global key for tumbling windows
+  // of a time field (as the catalog's input_keys says).
   std::vector<size_t> key_fields;
-  if (setup.options.Has("time")) {
-    auto time = setup.input.IndexOf(setup.options.GetStringOr("time", ""));
-    if (!time || size <= 0) return Status::InvalidArgument("operator '" + setup.id + "': bad 'time' or 'size'");
-    op.reset(new WindowMaxOperator(*time, *time, *value, is_double, size));
-  } else {
-    auto start = setup.input.IndexOf("window_start");
-    auto end = setup.input.IndexOf("window_end");
-    if (!start || !end) {
-      return Status::InvalidArgument("operator '" + setup.id + "': the input has no window_start and window_end");
-    }
-    op.reset(new WindowMaxOperator(*start, *end, *value, is_double, 0));
-    key_fields.push_back(*start);
-  }
+  if (!spec.tumbling()) key_fields.push_back(spec.window_start);
   op->key_ = KeyContext(std::move(key_fields), setup.input, setup.max_parallelism);
   op->touched_.assign(static_cast<size_t>(setup.max_parallelism), false);
   SLUICE_ASSIGN_OR_RETURN(op->state_, OpenOperatorState(setup));

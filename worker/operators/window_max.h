@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/catalog/window_max_spec.h"
 #include "worker/operators/keyed_state.h"
 #include "worker/operators/operator.h"
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/catalog/nexmark_spec.h"
 #include "common/records/row_json.h"
 #include "worker/operators/testing/json_collector.h"
 #include "worker/operators/nexmark_source.h"
