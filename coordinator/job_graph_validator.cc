@@ -351,7 +351,7 @@ Status CheckSinkDirectories(const proto::JobGraph& graph) {
       return Status::FailedPrecondition(
           "vertex '" + vertex.id() + "': operator '" + op.id() + "' (file-sink): directory '" + path +
           "' is not empty (" + some + "); its rows would mix with this job's. Choose an empty directory, or set " +
-          "`overwrite: true` on the sink to delete the part files of earlier runs there first");
+          "`sink.overwrite: true` on the sink to delete the part files of earlier runs there first");
     }
   }
   return Status::Ok();

@@ -47,7 +47,7 @@ Status CheckJobLimits(const proto::JobGraph& graph, const JobLimits& limits = {}
 Status ValidateJobConfig(const proto::JobGraph& graph);
 
 // Refuses (FAILED_PRECONDITION) a file sink whose directory holds visible
-// files, unless it has `overwrite: true`: a new job's output would mix with
+// files, unless it has `sink.overwrite: true`: a new job's output would mix with
 // an earlier run's. Called on submission, not when the job restores from a
 // checkpoint or savepoint (the directory then holds its own earlier output).
 // The directory is looked at on the coordinator's filesystem.

@@ -28,7 +28,7 @@ class SinkDirectoriesTest : public ::testing::Test {
   proto::JobGraph Into(const std::string& path, const std::string& overwrite = "") {
     proto::JobGraph g = testing::SimpleGraph(2);
     proto::OperatorSpec sink = Op("out", "file-sink", {{"path", path}});
-    if (!overwrite.empty()) (*sink.mutable_options())["overwrite"].add_values(overwrite);
+    if (!overwrite.empty()) (*sink.mutable_options())["sink.overwrite"].add_values(overwrite);
     *g.mutable_vertices(0)->mutable_operators(1) = sink;
     return g;
   }
@@ -51,7 +51,7 @@ TEST_F(SinkDirectoriesTest, ADirectoryWithEarlierOutputIsRefusedNamingTheSinkAnd
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("vertex 'source': operator 'out' (file-sink): directory '" + dir_.string() +
                                      "' is not empty (dt=2015-07-15, part-0.jsonl)"));
-  EXPECT_THAT(s.message(), HasSubstr("`overwrite: true`"));
+  EXPECT_THAT(s.message(), HasSubstr("`sink.overwrite: true`"));
   EXPECT_TRUE(CheckSinkDirectories(Into(dir_.string(), "true")).ok());
 }
 

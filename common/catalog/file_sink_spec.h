@@ -5,7 +5,7 @@
 //   type: file-sink
 //   path: /out/q5              # a directory; "" discards rows
 //   partition-by: [category]   # optional: <path>/<field>=<value>/part-<subtask>.jsonl
-//   overwrite: true            # optional: delete the part files of earlier runs
+//   sink.overwrite: true            # optional: delete the part files of earlier runs
 #pragma once
 
 #include <string>

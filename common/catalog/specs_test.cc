@@ -174,10 +174,10 @@ TEST(FileSinkSpecTest, PathPartitionsAndOverwrite) {
   EXPECT_EQ(spec->path, "/tmp/out");
   EXPECT_EQ(spec->partition_by, std::vector<size_t>{1});
   EXPECT_FALSE(spec->overwrite);
-  EXPECT_TRUE(ParseFileSink(Options({{"path", {""}}, {"overwrite", {"true"}}}), kRows)->overwrite);
+  EXPECT_TRUE(ParseFileSink(Options({{"path", {""}}, {"sink.overwrite", {"true"}}}), kRows)->overwrite);
   EXPECT_THAT(ParseFileSink(Options({}), kRows).status().message(), HasSubstr("option 'path' is required"));
-  EXPECT_THAT(ParseFileSink(Options({{"path", {"x"}}, {"overwrite", {"yes"}}}), kRows).status().message(),
-              HasSubstr("option 'overwrite' must be true or false, got 'yes'"));
+  EXPECT_THAT(ParseFileSink(Options({{"path", {"x"}}, {"sink.overwrite", {"yes"}}}), kRows).status().message(),
+              HasSubstr("option 'sink.overwrite' must be true or false, got 'yes'"));
   EXPECT_THAT(ParseFileSink(Options({{"path", {"x"}}, {"partition-by", {"nope"}}}), kRows).status().message(),
               HasSubstr("partition field 'nope' is not in"));
 }

@@ -118,7 +118,7 @@ operators:
   };
   ExpectCleanError(cluster_->Cli({"run", job("")}),
                    "operator 'out' (file-sink): directory '" + out + "' is not empty (part-0.jsonl, part-5.jsonl)");
-  CommandResult run = cluster_->Cli({"run", job(", overwrite: true")});
+  CommandResult run = cluster_->Cli({"run", job(", sink.overwrite: true")});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::set<std::string> files;
   size_t rows = 0;

@@ -35,7 +35,7 @@ namespace sluice {
 // except what the checkpoint it restores from had committed, which it
 // publishes: the sources replay the rest. So the subtasks never delete each
 // other's files. The coordinator refuses, on submission, a directory that
-// holds visible files unless the sink has `overwrite: true`.
+// holds visible files unless the sink has `sink.overwrite: true`.
 class FileSink final : public Operator {
  public:
   static Result<std::unique_ptr<Operator>> Create(const OperatorSetup& setup);
