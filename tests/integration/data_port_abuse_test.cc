@@ -96,6 +96,17 @@ int ReadErrorFrames(int fd, int n, int timeout_ms) {
   return errors;
 }
 
+// Waits for the one worker to register and returns its data address.
+HostPort DataAddressOfTheOnlyWorker(LocalCluster& cluster) {
+  EXPECT_TRUE(cluster.WaitForWorkers(1)) << cluster.Logs();
+  auto workers = cluster.CliJson({"workers"});
+  EXPECT_TRUE(workers.is_object() && workers["workers"].size() == 1) << cluster.Logs();
+  if (!workers.is_object() || workers["workers"].empty()) return {};
+  auto data = ParseHostPort(workers["workers"][0]["data_address"].get<std::string>());
+  EXPECT_TRUE(data.ok()) << data.status().ToString();
+  return data.ok() ? *data : HostPort{};
+}
+
 // Starts a second worker and runs the shuffle job across both (so over the
 // first worker's data port): one row per key.
 void ExpectAShuffleWithASecondWorkerRuns(LocalCluster& cluster, const std::string& name) {
@@ -119,16 +130,13 @@ TEST(DataPortAbuseTest, IdleHalfOpenConnectionsAndUnknownPartitionsLeaveTheWorke
   const std::vector<std::string> short_deadlines = {"-D", "network.handshake-timeout=2s", "-D",
                                                     "network.partition-request-timeout=1s"};
   ASSERT_TRUE(cluster.StartWorker(2, short_deadlines).ok()) << cluster.Logs();
-  ASSERT_TRUE(cluster.WaitForWorkers(1)) << cluster.Logs();
-  auto workers = cluster.CliJson({"workers"});
-  ASSERT_TRUE(workers.is_object()) << cluster.Logs();
-  auto data = ParseHostPort(workers["workers"][0]["data_address"].get<std::string>());
-  ASSERT_TRUE(data.ok());
+  const HostPort data = DataAddressOfTheOnlyWorker(cluster);
+  ASSERT_NE(data.port, 0) << "no data address";
   const pid_t pid = cluster.worker(0).pid();
   const int64_t baseline = RssKib(pid);
 
   // 500 connections that send half a header and wait.
-  std::vector<int> half_open = Flood(*data, 500);
+  std::vector<int> half_open = Flood(data, 500);
   ASSERT_EQ(half_open.size(), 500u);
   for (int fd : half_open) {
     int flags = fcntl(fd, F_GETFL);
@@ -136,7 +144,7 @@ TEST(DataPortAbuseTest, IdleHalfOpenConnectionsAndUnknownPartitionsLeaveTheWorke
     ASSERT_TRUE(SendAll(fd, std::string(5, '\1')));
   }
   // 2,000 requests for partitions that do not exist, on one connection.
-  std::vector<int> asking = Flood(*data, 1);
+  std::vector<int> asking = Flood(data, 1);
   ASSERT_EQ(asking.size(), 1u);
   int flags = fcntl(asking[0], F_GETFL);
   fcntl(asking[0], F_SETFL, flags & ~O_NONBLOCK);
@@ -181,15 +189,12 @@ TEST(DataPortAbuseTest, AFloodPastTheDescriptorLimitNeitherSpinsNorFloodsTheLogA
   // 128 descriptors: the worker's own (gRPC, logs, state) take some, the
   // flood the rest, and accept() then fails with EMFILE.
   ASSERT_TRUE(cluster.StartWorker(2, {}, {"/usr/bin/prlimit", "--nofile=128:128", "--"}).ok()) << cluster.Logs();
-  ASSERT_TRUE(cluster.WaitForWorkers(1)) << cluster.Logs();
-  auto workers = cluster.CliJson({"workers"});
-  ASSERT_TRUE(workers.is_object()) << cluster.Logs();
-  auto data = ParseHostPort(workers["workers"][0]["data_address"].get<std::string>());
-  ASSERT_TRUE(data.ok());
+  const HostPort data = DataAddressOfTheOnlyWorker(cluster);
+  ASSERT_NE(data.port, 0) << "no data address";
   const pid_t pid = cluster.worker(0).pid();
   const std::string log = cluster.dir() + "/worker-0.log";
 
-  std::vector<int> flood = Flood(*data, 400);
+  std::vector<int> flood = Flood(data, 400);
   ASSERT_GT(flood.size(), 200u);
   // Let the worker run out of descriptors, then watch it for three seconds.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
